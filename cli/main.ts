@@ -1,0 +1,26 @@
+// The `outpost` command line: one file per command in ./commands, listed here.
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../runtime/config/config-error.ts";
+import { ModuleError } from "../runtime/engine/module-loader.ts";
+import { serveCommand } from "./commands/serve.ts";
+import { UserError } from "./user-error.ts";
+import packageJson from "../package.json" with { type: "json" };
+
+const program = new Command("outpost")
+  .description("Run Fastly Compute-compatible WebAssembly locally or on your own edge")
+  .version(packageJson.version)
+  .showSuggestionAfterError()
+  .exitOverride();
+
+program.addCommand(serveCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof UserError || error instanceof ConfigError || error instanceof ModuleError) {
+    console.error(`error: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}

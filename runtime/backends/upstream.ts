@@ -1,0 +1,146 @@
+// Sending a guest's request to a backend with undici, and turning what goes
+// wrong into the ABI's status and `$send_error_detail_tag`.
+import { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
+import { createGunzip } from "node:zlib";
+import { SendErrorDetailTag } from "../abi/constants.ts";
+import { SendError, Status } from "../abi/status.ts";
+import type { RequestHead } from "../engine/protocol.ts";
+import type { Backend } from "./backend.ts";
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1); undici frames the message itself. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "expect", "host"]);
+
+export interface UpstreamRequest {
+  head: RequestHead;
+  /** The body, or null for none. */
+  body: AsyncIterable<Uint8Array> | Uint8Array | null;
+  /** Body length when known, to send Content-Length instead of chunked framing. */
+  bodyLength: number | null;
+  manualFraming: boolean;
+  autoDecompressGzip: boolean;
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  /** Flat [name, value, ...] list. */
+  headers: string[];
+  body: Readable;
+  /** Content-Length of `body`, or -1. */
+  length: number;
+  trailers: () => string[];
+}
+
+/** The request target: the backend's path prefix plus the URI's path and query. */
+export function targetPath(backend: Backend, uri: string): string {
+  let pathAndQuery = uri;
+  if (!uri.startsWith("/")) {
+    try {
+      const url = new URL(uri);
+      pathAndQuery = url.pathname + url.search;
+    } catch {
+      pathAndQuery = "/";
+    }
+  }
+  return backend.pathPrefix + pathAndQuery;
+}
+
+/** Host: the backend's override, else the request's Host, else the URI's authority, else the backend's host. */
+function hostHeader(backend: Backend, head: RequestHead, requestHost: string | undefined): string {
+  if (backend.config.overrideHost) return backend.config.overrideHost;
+  if (requestHost) return requestHost;
+  try {
+    const url = new URL(head.uri);
+    if (url.host) return url.host;
+  } catch {
+    // a relative URI has no authority
+  }
+  const defaultPort = backend.ssl ? 443 : 80;
+  return backend.port === defaultPort ? backend.host : `${backend.host}:${backend.port}`;
+}
+
+export async function sendUpstream(backend: Backend, request: UpstreamRequest): Promise<UpstreamResponse> {
+  const headers: string[] = [];
+  let requestHost: string | undefined;
+  const flat = request.head.headers;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i].toLowerCase();
+    if (name === "host") requestHost ??= flat[i + 1];
+    if (HOP_BY_HOP.has(name)) continue;
+    if (name === "content-length" && !request.manualFraming) continue;
+    headers.push(name, flat[i + 1]);
+  }
+  headers.push("host", hostHeader(backend, request.head, requestHost));
+  if (!request.manualFraming && request.bodyLength !== null && request.body !== null && !(request.body instanceof Uint8Array)) {
+    headers.push("content-length", String(request.bodyLength));
+  }
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await backend.pool.request({
+      path: targetPath(backend, request.head.uri),
+      method: request.head.method,
+      headers,
+      body: request.body === null || request.body instanceof Uint8Array ? request.body : Readable.from(request.body, { objectMode: false }),
+      signal: request.signal,
+    });
+  } catch (error) {
+    throw classifyUpstreamError(error, backend);
+  }
+  const responseHeaders: string[] = [];
+  let body: Readable = response.body;
+  let length = -1;
+  const gunzip = request.autoDecompressGzip && /^(x-)?gzip$/i.test(String(response.headers["content-encoding"] ?? "").trim());
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (gunzip && (name === "content-encoding" || name === "content-length")) continue;
+    if (name === "content-length") length = Number(value);
+    for (const item of Array.isArray(value) ? value : [value ?? ""]) responseHeaders.push(name, item);
+  }
+  if (gunzip) body = response.body.pipe(createGunzip());
+  return {
+    status: response.statusCode,
+    headers: responseHeaders,
+    body,
+    length,
+    trailers: () => Object.entries(response.trailers).flatMap(([name, value]) => [name, String(value)]),
+  };
+}
+
+/** Maps an undici or socket error to the status the guest gets, and why. */
+export function classifyUpstreamError(error: unknown, backend: Backend): SendError {
+  const code = (error as { code?: string }).code ?? "";
+  const message = `backend ${backend.config.name}: ${(error as Error).message ?? String(error)}`;
+  const fail = (status: Status, detail: number) => new SendError(status, message, detail);
+  switch (code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return fail(Status.ERROR, SendErrorDetailTag.CONNECTION_TIMEOUT);
+    case "ECONNREFUSED":
+      return fail(Status.ERROR, SendErrorDetailTag.CONNECTION_REFUSED);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return fail(Status.ERROR, SendErrorDetailTag.DNS_ERROR);
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return fail(Status.ERROR, SendErrorDetailTag.DESTINATION_IP_UNROUTABLE);
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return fail(Status.ERROR, SendErrorDetailTag.HTTP_RESPONSE_TIMEOUT);
+    case "UND_ERR_HEADERS_OVERFLOW":
+      return fail(Status.HTTPHEADTOOLARGE, SendErrorDetailTag.HTTP_RESPONSE_HEADER_SECTION_TOO_LARGE);
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+    case "UND_ERR_CLOSED":
+      return fail(Status.HTTPINCOMPLETE, SendErrorDetailTag.CONNECTION_TERMINATED);
+    case "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH":
+    case "UND_ERR_INVALID_ARG":
+      return fail(Status.HTTPUSER, SendErrorDetailTag.INTERNAL_ERROR);
+  }
+  if (code.startsWith("HPE_")) return fail(Status.HTTPINVALID, SendErrorDetailTag.HTTP_PROTOCOL_ERROR);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/.test(code)) {
+    return fail(Status.ERROR, SendErrorDetailTag.TLS_CERTIFICATE_ERROR);
+  }
+  if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS")) return fail(Status.ERROR, SendErrorDetailTag.TLS_PROTOCOL_ERROR);
+  return fail(Status.ERROR, SendErrorDetailTag.INTERNAL_ERROR);
+}

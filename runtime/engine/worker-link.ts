@@ -1,0 +1,110 @@
+// The worker's side of the thread boundary: turns a session's requests to
+// the main thread (sends, body reads, the response, stream writes, logs)
+// into messages, and settles them when the main thread replies.
+import type { MessagePort } from "node:worker_threads";
+import { HostError, SendError, type Status } from "../abi/status.ts";
+import type { HostLink } from "../session/session.ts";
+import { StreamWriter } from "../session/stream-writer.ts";
+import type {
+  BodySpec,
+  GuestOutcome,
+  MainToWorker,
+  ReadResult,
+  ResponseHead,
+  WorkerCall,
+  WorkerToMain,
+} from "./protocol.ts";
+
+type Port = Pick<MessagePort, "postMessage">;
+
+/** Buffers a chunk owns entirely can move to the main thread instead of being copied. */
+function transferables(parts: readonly (Uint8Array | number)[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const part of parts) {
+    if (typeof part !== "number" && part.buffer instanceof ArrayBuffer && part.byteOffset === 0 && part.byteLength === part.buffer.byteLength && part.byteLength > 0 && !out.includes(part.buffer)) {
+      out.push(part.buffer);
+    }
+  }
+  return out;
+}
+
+export class WorkerLink implements HostLink {
+  private readonly port: Port;
+  private nextCall = 1;
+  private nextStream = 1;
+  private readonly calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
+  private readonly streams = new Map<number, StreamWriter>();
+
+  constructor(port: Port) {
+    this.port = port;
+  }
+
+  private post(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(message, transfer);
+  }
+
+  call(rid: number, call: WorkerCall): Promise<unknown> {
+    const id = this.nextCall++;
+    const transfer = call.op === "send" ? transferables(call.body.parts) : [];
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.post({ t: "call", call: id, rid, ...call }, transfer);
+    });
+  }
+
+  read(id: number, max: number): Promise<ReadResult> {
+    // Body reads are not tied to a request on the main thread: bodies have global ids.
+    return this.call(0, { op: "read", body: id, max }) as Promise<ReadResult>;
+  }
+
+  respond(rid: number, head: ResponseHead, manualFraming: boolean, body: BodySpec): void {
+    this.post({ t: "respond", rid, head, manualFraming, body }, transferables(body.parts));
+  }
+
+  log(rid: number, endpoint: string, message: string): void {
+    this.post({ t: "log", rid, endpoint, message });
+  }
+
+  release(rid: number, bodies: number[]): void {
+    this.post({ t: "release", rid, bodies });
+  }
+
+  done(rid: number, outcome: GuestOutcome, cpuMs: number): void {
+    this.post({ t: "done", rid, outcome, cpuMs });
+  }
+
+  openStream(): StreamWriter {
+    const stream = new StreamWriter(this.nextStream++, this);
+    this.streams.set(stream.id, stream);
+    return stream;
+  }
+
+  write(stream: number, chunk: Uint8Array | number): void {
+    this.post({ t: "write", stream, chunk }, typeof chunk === "number" ? [] : transferables([chunk]));
+  }
+
+  finish(stream: number, abandon: boolean, trailers: string[] | null): void {
+    this.streams.delete(stream);
+    this.post({ t: "finish", stream, abandon, trailers });
+  }
+
+  /** Handles the main thread's replies and acknowledgements. */
+  receive(message: MainToWorker): boolean {
+    if (message.t === "reply") {
+      const call = this.calls.get(message.call);
+      if (!call) return true;
+      this.calls.delete(message.call);
+      if (message.ok) call.resolve(message.value);
+      else {
+        const { status, message: text, detail } = message.error;
+        call.reject(detail === undefined ? new HostError(status as Status, text) : new SendError(status as Status, text, detail));
+      }
+      return true;
+    }
+    if (message.t === "ack") {
+      this.streams.get(message.stream)?.acknowledge(message.bytes);
+      return true;
+    }
+    return false;
+  }
+}

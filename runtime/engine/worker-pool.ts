@@ -1,0 +1,147 @@
+// The guest worker threads, sized to the machine's cores, and the watchdog
+// that stops a worker whose guest ran past its CPU limit without yielding.
+// A stopped worker is replaced at once and told every loaded module.
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { now, WATCHDOG_BYTES } from "./cpu-tracker.ts";
+import type { UnknownImportPolicy } from "./linker.ts";
+import type { MainToWorker, ServiceInfo, WorkerToMain } from "./protocol.ts";
+import type { WorkerData } from "./worker-entry.ts";
+
+/** How long past its deadline a guest that makes no host calls may run before its worker is stopped. */
+const WATCHDOG_GRACE_MS = 20;
+const WATCHDOG_INTERVAL_MS = 10;
+/** A worker whose current guest has run this long is not given new requests while others are free. */
+const BUSY_SLICE_MS = 10;
+
+export class GuestWorker {
+  readonly thread: Worker;
+  readonly id: number;
+  /** Requests running on this worker. */
+  readonly running = new Set<number>();
+  private readonly deadline: Float64Array;
+  private readonly sliceStart: Float64Array;
+  private readonly runningRid: Int32Array;
+  alive = true;
+
+  constructor(id: number, unknownImports: UnknownImportPolicy) {
+    this.id = id;
+    const watchdog = new SharedArrayBuffer(WATCHDOG_BYTES);
+    this.deadline = new Float64Array(watchdog, 0, 1);
+    this.sliceStart = new Float64Array(watchdog, 8, 1);
+    this.runningRid = new Int32Array(watchdog, 16, 1);
+    this.runningRid[0] = -1;
+    const data: WorkerData = { watchdog, unknownImports };
+    this.thread = new Worker(new URL("./worker-entry.ts", import.meta.url), { workerData: data });
+  }
+
+  post(message: MainToWorker, transfer: ArrayBuffer[] = []): void {
+    if (this.alive) this.thread.postMessage(message, transfer);
+  }
+
+  /** The request whose guest is running now, and whether it is past its CPU deadline. */
+  overdue(at: number): number | null {
+    const deadline = this.deadline[0];
+    if (deadline === 0 || at < deadline + WATCHDOG_GRACE_MS) return null;
+    return Atomics.load(this.runningRid, 0);
+  }
+
+  busy(at: number): boolean {
+    return this.deadline[0] !== 0 && at - this.sliceStart[0] > BUSY_SLICE_MS;
+  }
+}
+
+export interface WorkerPoolEvents {
+  message(worker: GuestWorker, message: WorkerToMain): void;
+  /** A worker was stopped or died; `culprit` is the request blamed, if known. */
+  lost(worker: GuestWorker, culprit: number | null, reason: string): void;
+}
+
+export class WorkerPool {
+  private readonly workers: GuestWorker[] = [];
+  private readonly modules = new Map<string, { module: WebAssembly.Module; service: ServiceInfo }>();
+  private readonly events: WorkerPoolEvents;
+  private readonly unknownImports: UnknownImportPolicy;
+  private readonly watchdog: NodeJS.Timeout;
+  private nextWorkerId = 1;
+  private closed = false;
+
+  constructor(size: number | undefined, unknownImports: UnknownImportPolicy, events: WorkerPoolEvents) {
+    this.events = events;
+    this.unknownImports = unknownImports;
+    const count = Math.max(1, size ?? availableParallelism());
+    for (let i = 0; i < count; i++) this.workers.push(this.spawn());
+    this.watchdog = setInterval(() => this.checkDeadlines(), WATCHDOG_INTERVAL_MS);
+    this.watchdog.unref();
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private spawn(): GuestWorker {
+    const worker = new GuestWorker(this.nextWorkerId++, this.unknownImports);
+    worker.thread.on("message", (message: WorkerToMain) => this.events.message(worker, message));
+    worker.thread.on("error", (error: Error) => this.replace(worker, null, `worker crashed: ${error.message}`));
+    worker.thread.on("exit", (code) => {
+      if (worker.alive && !this.closed) this.replace(worker, null, `worker exited with code ${code}`);
+    });
+    for (const [moduleId, { module, service }] of this.modules) worker.post({ t: "load", moduleId, module, service });
+    return worker;
+  }
+
+  load(moduleId: string, module: WebAssembly.Module, service: ServiceInfo): void {
+    this.modules.set(moduleId, { module, service });
+    for (const worker of this.workers) worker.post({ t: "load", moduleId, module, service });
+  }
+
+  unload(moduleId: string): void {
+    this.modules.delete(moduleId);
+    for (const worker of this.workers) worker.post({ t: "unload", moduleId });
+  }
+
+  /** The least-loaded worker, preferring those whose guest is not in a long run of CPU. */
+  pick(): GuestWorker {
+    const at = now();
+    let best: GuestWorker | null = null;
+    for (const worker of this.workers) {
+      if (!worker.alive) continue;
+      const better =
+        best === null ||
+        (best.busy(at) && !worker.busy(at)) ||
+        (best.busy(at) === worker.busy(at) && worker.running.size < best.running.size);
+      if (better) best = worker;
+    }
+    return best ?? this.workers[0];
+  }
+
+  private checkDeadlines(): void {
+    const at = now();
+    for (const worker of this.workers) {
+      if (!worker.alive) continue;
+      const culprit = worker.overdue(at);
+      if (culprit !== null) this.replace(worker, culprit, "CPU time limit exceeded");
+    }
+  }
+
+  /** Stops a worker and puts a fresh one in its place. */
+  private replace(worker: GuestWorker, culprit: number | null, reason: string): void {
+    if (!worker.alive || this.closed) return;
+    worker.alive = false;
+    void worker.thread.terminate();
+    const index = this.workers.indexOf(worker);
+    if (index >= 0) this.workers[index] = this.spawn();
+    this.events.lost(worker, culprit, reason);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.watchdog);
+    await Promise.all(
+      this.workers.map((worker) => {
+        worker.alive = false;
+        return worker.thread.terminate();
+      }),
+    );
+  }
+}

@@ -1,0 +1,140 @@
+// Bodies that live on the main thread — a client's request body, an origin's
+// response body — named by id so that guests can read them on demand or hand
+// them back unread to be piped straight through.
+import type { Readable } from "node:stream";
+import { HostError, Status } from "../abi/status.ts";
+import type { ReadResult, RemoteBodyInfo } from "../engine/protocol.ts";
+
+export interface BodySourceOptions {
+  /** Declared length (Content-Length), or -1. */
+  length: number;
+  /** Trailers, available once the body has ended. */
+  trailers?: () => string[];
+  /** The request that owns the body: its bodies are released when it ends. */
+  owner: number;
+  /** What releasing an unread body does; by default it is destroyed (ending its origin request). */
+  release?: () => void;
+}
+
+/** A readable body with a cursor: reads take what arrives, the rest can be taken over as a stream. */
+export class BodySource {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private readonly stream: Readable;
+  private leftover: Uint8Array | null = null;
+  private ended = false;
+  readonly options: BodySourceOptions;
+  /** Bytes handed out so far. */
+  consumed = 0;
+
+  constructor(stream: Readable, options: BodySourceOptions) {
+    this.stream = stream;
+    this.options = options;
+    this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  }
+
+  /** Bytes still to come when the length was declared, else -1. */
+  get remaining(): number {
+    return this.options.length < 0 ? -1 : Math.max(0, this.options.length - this.consumed);
+  }
+
+  /** The next bytes, up to `max`; `eof` at the end. */
+  async read(max: number): Promise<ReadResult> {
+    let chunk = this.leftover;
+    this.leftover = null;
+    if (!chunk && !this.ended) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await this.iterator.next();
+      } catch (error) {
+        throw new HostError(Status.HTTPINCOMPLETE, `body ended early: ${(error as Error).message}`);
+      }
+      if (next.done) this.ended = true;
+      else chunk = next.value;
+    }
+    if (!chunk) return { chunk: null, eof: true, trailers: this.options.trailers?.() };
+    if (chunk.byteLength > max) {
+      this.leftover = chunk.subarray(max);
+      chunk = chunk.subarray(0, max);
+    }
+    this.consumed += chunk.byteLength;
+    return { chunk: copyOut(chunk), eof: false };
+  }
+
+  /** The rest of the body as a stream of chunks. */
+  async *rest(): AsyncGenerator<Uint8Array> {
+    if (this.leftover) {
+      const chunk = this.leftover;
+      this.leftover = null;
+      this.consumed += chunk.byteLength;
+      yield chunk;
+    }
+    while (!this.ended) {
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.ended = true;
+        break;
+      }
+      this.consumed += next.value.byteLength;
+      yield next.value;
+    }
+  }
+
+  get isEnded(): boolean {
+    return this.ended && this.leftover === null;
+  }
+
+  /** Lets go of an unread body. */
+  release(): void {
+    if (this.options.release) this.options.release();
+    else if (!this.stream.destroyed) this.stream.destroy();
+  }
+}
+
+/**
+ * A copy a worker can own: pooled Buffers share memory with other data, which
+ * must neither cross threads by reference nor be detached by a transfer.
+ */
+function copyOut(chunk: Uint8Array): Uint8Array {
+  return new Uint8Array(chunk);
+}
+
+export class BodyRegistry {
+  private readonly bodies = new Map<number, BodySource>();
+  private nextId = 1;
+
+  register(stream: Readable, options: BodySourceOptions): RemoteBodyInfo {
+    const id = this.nextId++;
+    const source = new BodySource(stream, options);
+    this.bodies.set(id, source);
+    return { id, length: options.length };
+  }
+
+  get(id: number): BodySource {
+    const source = this.bodies.get(id);
+    if (!source) throw new HostError(Status.BADF, `body ${id} is gone`);
+    return source;
+  }
+
+  /** Hands a body over to be piped elsewhere: it leaves the registry. */
+  take(id: number): BodySource {
+    const source = this.get(id);
+    this.bodies.delete(id);
+    return source;
+  }
+
+  release(id: number): void {
+    this.bodies.get(id)?.release();
+    this.bodies.delete(id);
+  }
+
+  /** Releases every body a request owns, but `keep`. */
+  releaseOwnedBy(owner: number, keep?: number): void {
+    for (const [id, source] of this.bodies) {
+      if (source.options.owner === owner && id !== keep) this.release(id);
+    }
+  }
+
+  get size(): number {
+    return this.bodies.size;
+  }
+}

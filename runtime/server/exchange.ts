@@ -1,0 +1,84 @@
+// One client request on the main thread, from arrival to the last byte of
+// its response: which worker runs its guest, what the guest has done that
+// cannot be undone (a response started, the request body read, an origin
+// contacted), and the limits' timers.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GuestWorker } from "../engine/worker-pool.ts";
+import type { DownstreamInfo, RemoteBodyInfo, RequestHead } from "../engine/protocol.ts";
+import { HttpVersion } from "../abi/constants.ts";
+import type { StreamSink } from "./stream-sink.ts";
+
+/** RFC 9110 §9.2.1: methods a client expects to have no effect. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+export class Exchange {
+  readonly rid: number;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly started = performance.now();
+  readonly head: RequestHead;
+  readonly info: DownstreamInfo;
+  readonly body: RemoteBodyInfo | null;
+  readonly moduleId: string;
+
+  worker: GuestWorker | null = null;
+  attempts = 0;
+  /** The guest's response has been started (or a synthetic one sent). */
+  responded = false;
+  /** The guest finished (or was given up on): its messages are no longer expected. */
+  finished = false;
+  /** The guest read from the client's body: it can no longer be replayed. */
+  bodyTouched = false;
+  /** Origin requests the guest has made. */
+  sends = 0;
+  /** Streams this guest writes to (its response, its origin request bodies). */
+  readonly sinks = new Set<StreamSink>();
+  wallTimer: NodeJS.Timeout | undefined;
+  /** Why the run ended abnormally, for the request log line. */
+  note: string | undefined;
+
+  constructor(rid: number, req: IncomingMessage, res: ServerResponse, moduleId: string, body: RemoteBodyInfo | null) {
+    this.rid = rid;
+    this.req = req;
+    this.res = res;
+    this.moduleId = moduleId;
+    this.body = body;
+    const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
+    const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
+    this.head = {
+      method: req.method ?? "GET",
+      // The guest sees an absolute URI, as on the platform.
+      uri: `${tls ? "https" : "http"}://${host}${req.url ?? "/"}`,
+      version: req.httpVersion === "1.0" ? HttpVersion.HTTP_10 : HttpVersion.HTTP_11,
+      headers: req.rawHeaders,
+    };
+    const originalHeaderNames: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) originalHeaderNames.push(req.rawHeaders[i]);
+    this.info = {
+      requestId: rid.toString(16).padStart(32, "0"),
+      clientAddress: req.socket.remoteAddress ?? "",
+      serverAddress: req.socket.localAddress ?? "",
+      serverPort: req.socket.localPort ?? 0,
+      originalHeaderNames,
+      tls,
+    };
+  }
+
+  get method(): string {
+    return this.head.method;
+  }
+
+  /** The path and query, for the log. */
+  get path(): string {
+    return this.req.url ?? "/";
+  }
+
+  /**
+   * Whether the request can run again from the start on another worker:
+   * nothing the client or an origin could observe has happened yet.
+   */
+  get replayable(): boolean {
+    if (this.responded || this.bodyTouched || this.attempts >= 2) return false;
+    return this.sends === 0 || SAFE_METHODS.has(this.method);
+  }
+}

@@ -1,0 +1,322 @@
+// The main thread's side of running guests: takes client requests, hands
+// each to a worker, and serves what the workers ask for — origin fetches,
+// body reads, the response to write, streams — while enforcing wall-time
+// limits and recovering when a worker has to be stopped.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HttpVersion } from "../abi/constants.ts";
+import { HostError, SendError, Status } from "../abi/status.ts";
+import type { Backends } from "../backends/backend.ts";
+import { sendUpstream } from "../backends/upstream.ts";
+import type { LoadedModule } from "../engine/module-loader.ts";
+import type {
+  BodySpec,
+  GuestLimits,
+  GuestOutcome,
+  RemoteError,
+  ResponseHead,
+  SendResult,
+  ServiceInfo,
+  WorkerToMain,
+} from "../engine/protocol.ts";
+import { type GuestWorker, WorkerPool } from "../engine/worker-pool.ts";
+import type { UnknownImportPolicy } from "../engine/linker.ts";
+import { assembleBody } from "./body-assembly.ts";
+import { BodyRegistry } from "./body-registry.ts";
+import { Exchange } from "./exchange.ts";
+import type { Logger } from "./logger.ts";
+import { writeResponse } from "./response-writer.ts";
+import { StreamSink } from "./stream-sink.ts";
+
+export interface GuestRuntimeOptions {
+  module: LoadedModule;
+  backends: Backends;
+  limits: GuestLimits;
+  env: Record<string, string>;
+  logger: Logger;
+  /** Worker threads (default: one per core). */
+  workers?: number;
+  unknownImports: UnknownImportPolicy;
+}
+
+/** After a wall-time abort, how long the guest gets to wind down before its client is answered anyway. */
+const ABORT_GRACE_MS = 1_000;
+
+type CallMessage = Extract<WorkerToMain, { t: "call" }>;
+
+export class GuestRuntime {
+  private readonly pool: WorkerPool;
+  private readonly bodies = new BodyRegistry();
+  private readonly exchanges = new Map<number, Exchange>();
+  private readonly sinks = new WeakMap<GuestWorker, Map<number, StreamSink>>();
+  private readonly options: GuestRuntimeOptions;
+  private moduleId: string;
+  private nextRid = 1;
+
+  constructor(options: GuestRuntimeOptions) {
+    this.options = options;
+    this.pool = new WorkerPool(options.workers, options.unknownImports, {
+      message: (worker, message) => this.onMessage(worker, message),
+      lost: (worker, culprit, reason) => this.onWorkerLost(worker, culprit, reason),
+    });
+    this.moduleId = options.module.id;
+    this.pool.load(this.moduleId, options.module.module, this.serviceInfo());
+  }
+
+  private serviceInfo(): ServiceInfo {
+    return { env: this.options.env, backends: this.options.backends.summaries(), limits: this.options.limits };
+  }
+
+  get workerCount(): number {
+    return this.pool.size;
+  }
+
+  /** The node:http request handler. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const rid = this.nextRid++;
+    const body = hasBody(req)
+      ? this.bodies.register(req, {
+          length: req.headers["content-length"] ? Number(req.headers["content-length"]) : -1,
+          owner: rid,
+          trailers: () => req.rawTrailers,
+          // An unread client body is left for node:http to drain: destroying it would drop the connection.
+          release: () => req.resume(),
+        })
+      : null;
+    const exchange = new Exchange(rid, req, res, this.moduleId, body);
+    this.exchanges.set(rid, exchange);
+    res.on("close", () => this.logRequest(exchange));
+    this.dispatch(exchange);
+  };
+
+  private dispatch(exchange: Exchange): void {
+    const worker = this.pool.pick();
+    exchange.worker = worker;
+    exchange.attempts++;
+    worker.running.add(exchange.rid);
+    worker.post({
+      t: "run",
+      rid: exchange.rid,
+      moduleId: exchange.moduleId,
+      head: exchange.head,
+      body: exchange.body,
+      info: exchange.info,
+    });
+    clearTimeout(exchange.wallTimer);
+    exchange.wallTimer = setTimeout(() => this.wallTimeExceeded(exchange), this.options.limits.wallMs);
+  }
+
+  private wallTimeExceeded(exchange: Exchange): void {
+    if (exchange.finished) return;
+    const message = `guest exceeded its wall-time limit of ${this.options.limits.wallMs} ms`;
+    exchange.worker?.post({ t: "abort", rid: exchange.rid, limit: "wall", message });
+    exchange.wallTimer = setTimeout(() => {
+      if (!exchange.finished) this.finish(exchange, { kind: "limit", limit: "wall", message });
+    }, ABORT_GRACE_MS);
+  }
+
+  private onMessage(worker: GuestWorker, message: WorkerToMain): void {
+    if (!worker.alive) return;
+    switch (message.t) {
+      case "ready":
+        return;
+      case "call":
+        return this.onCall(worker, message);
+      case "respond": {
+        const exchange = this.exchanges.get(message.rid);
+        const sink = message.body.stream ? this.sink(worker, message.body.stream) : null;
+        if (!exchange || exchange.responded) return this.discard(message.body, sink);
+        if (sink) exchange.sinks.add(sink);
+        return this.respond(exchange, message.head, message.manualFraming, message.body, sink);
+      }
+      case "write":
+        return this.sink(worker, message.stream).push(message.chunk);
+      case "finish":
+        this.sink(worker, message.stream).finish(message.abandon, message.trailers);
+        this.sinks.get(worker)?.delete(message.stream);
+        return;
+      case "log":
+        return this.options.logger.guest(message.rid, message.endpoint, message.message);
+      case "release":
+        for (const id of message.bodies) this.bodies.release(id);
+        return;
+      case "done": {
+        const exchange = this.exchanges.get(message.rid);
+        worker.running.delete(message.rid);
+        if (exchange && exchange.worker === worker) this.finish(exchange, message.outcome);
+        return;
+      }
+    }
+  }
+
+  /** The stream a worker writes under `id`, created on first mention. */
+  private sink(worker: GuestWorker, id: number): StreamSink {
+    let sinks = this.sinks.get(worker);
+    if (!sinks) this.sinks.set(worker, (sinks = new Map()));
+    let sink = sinks.get(id);
+    if (!sink) {
+      sink = new StreamSink((bytes) => worker.post({ t: "ack", stream: id, bytes }));
+      sinks.set(id, sink);
+    }
+    return sink;
+  }
+
+  private onCall(worker: GuestWorker, message: CallMessage): void {
+    const reply = (value: unknown, transfer: ArrayBuffer[] = []) =>
+      worker.post({ t: "reply", call: message.call, ok: true, value }, transfer);
+    const fail = (error: unknown) => worker.post({ t: "reply", call: message.call, ok: false, error: remoteError(error) });
+    try {
+      if (message.op === "read") {
+        const source = this.bodies.get(message.body);
+        const owner = this.exchanges.get(source.options.owner);
+        if (owner?.body?.id === message.body) owner.bodyTouched = true;
+        source.read(message.max).then((result) => {
+          const chunk = result.chunk;
+          reply(result, chunk && chunk.buffer instanceof ArrayBuffer ? [chunk.buffer] : []);
+        }, fail);
+        return;
+      }
+      this.send(worker, message).then((result) => reply(result), fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private async send(worker: GuestWorker, message: Extract<CallMessage, { op: "send" }>): Promise<SendResult> {
+    const exchange = this.exchanges.get(message.rid);
+    const sink = message.body.stream ? this.sink(worker, message.body.stream) : null;
+    if (!exchange || exchange.finished) {
+      this.discard(message.body, sink);
+      throw new HostError(Status.ERROR, "the request has ended");
+    }
+    const backend = this.options.backends.get(message.backend);
+    if (!backend) {
+      this.discard(message.body, sink);
+      throw new HostError(Status.INVAL, `unknown backend ${message.backend}`);
+    }
+    exchange.sends++;
+    if (sink) exchange.sinks.add(sink);
+    const body = assembleBody(message.body, this.bodies, sink);
+    let response;
+    try {
+      response = await sendUpstream(backend, {
+        head: message.head,
+        body: body.bytes ? (body.bytes.byteLength > 0 ? body.bytes : null) : body.chunks,
+        bodyLength: body.length,
+        manualFraming: message.options.manualFraming,
+        autoDecompressGzip: message.options.autoDecompressGzip,
+      });
+    } catch (error) {
+      body.release();
+      throw error;
+    }
+    const head: ResponseHead = { status: response.status, version: HttpVersion.HTTP_11, headers: response.headers };
+    if (exchange.finished) {
+      response.body.destroy();
+      throw new HostError(Status.ERROR, "the request has ended");
+    }
+    let info = null;
+    if (response.length === 0 || message.head.method === "HEAD") response.body.resume();
+    else info = this.bodies.register(response.body, { length: response.length, owner: exchange.rid, trailers: response.trailers });
+    return { head, body: info, remoteAddress: null, remotePort: 0 };
+  }
+
+  private respond(exchange: Exchange, head: ResponseHead, manualFraming: boolean, spec: BodySpec, sink: StreamSink | null): void {
+    exchange.responded = true;
+    const body = assembleBody(spec, this.bodies, sink);
+    writeResponse(exchange.res, exchange.method, head, manualFraming, body).catch((error: Error) => {
+      this.options.logger.error(`#${exchange.rid}: writing the response failed: ${error.message}`);
+      exchange.res.destroy();
+    });
+  }
+
+  /** Lets go of a body sent for a request that has ended. */
+  private discard(spec: BodySpec, sink: StreamSink | null): void {
+    for (const part of spec.parts) if (typeof part === "number") this.bodies.release(part);
+    sink?.discard();
+  }
+
+  /** The guest is done (or given up on): answer the client if the guest did not, and clean up. */
+  private finish(exchange: Exchange, outcome: GuestOutcome): void {
+    if (exchange.finished) return;
+    exchange.finished = true;
+    clearTimeout(exchange.wallTimer);
+    this.exchanges.delete(exchange.rid);
+    exchange.worker?.running.delete(exchange.rid);
+    this.bodies.releaseOwnedBy(exchange.rid);
+    for (const sink of exchange.sinks) sink.finish(true, null);
+    if (outcome.kind !== "ok") {
+      exchange.note = describe(outcome);
+      this.options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: ${exchange.note}`);
+    }
+    if (exchange.responded) return;
+    exchange.responded = true;
+    const [status, text] =
+      outcome.kind === "ok" ? [200, ""] : outcome.kind === "limit" ? [503, outcome.message] : [500, describe(outcome)];
+    if (exchange.res.headersSent) return;
+    exchange.res.writeHead(status, text ? { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text + "\n") } : { "content-length": 0 });
+    exchange.res.end(text ? text + "\n" : undefined);
+  }
+
+  private onWorkerLost(worker: GuestWorker, culprit: number | null, reason: string): void {
+    this.sinks.delete(worker);
+    for (const rid of worker.running) {
+      const exchange = this.exchanges.get(rid);
+      if (!exchange || exchange.worker !== worker) continue;
+      if (rid === culprit) {
+        this.finish(exchange, { kind: "limit", limit: "cpu", message: `guest exceeded its CPU time limit of ${this.options.limits.cpuMs} ms` });
+      } else if (culprit !== null && exchange.replayable) {
+        // An innocent bystander on the stopped worker: run it again elsewhere.
+        this.bodies.releaseOwnedBy(rid, exchange.body?.id);
+        for (const sink of exchange.sinks) sink.finish(true, null);
+        exchange.sinks.clear();
+        this.dispatch(exchange);
+      } else {
+        this.finish(exchange, { kind: "limit", limit: "cpu", message: `the guest's worker was stopped: ${reason}` });
+        if (exchange.res.headersSent && !exchange.res.writableFinished) exchange.res.destroy();
+      }
+    }
+    worker.running.clear();
+    this.options.logger.warn(`worker ${worker.id} replaced: ${reason}`);
+  }
+
+  private logRequest(exchange: Exchange): void {
+    this.options.logger.request({
+      rid: exchange.rid,
+      method: exchange.method,
+      path: exchange.path,
+      status: exchange.res.statusCode,
+      ms: performance.now() - exchange.started,
+      note: exchange.res.writableFinished ? exchange.note : (exchange.note ?? "connection closed early"),
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const exchange of this.exchanges.values()) clearTimeout(exchange.wallTimer);
+    await this.pool.close();
+  }
+}
+
+/** RFC 9112 §6.3: a request has a body when it declares a length or a transfer coding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+function remoteError(error: unknown): RemoteError {
+  if (error instanceof SendError) return { status: error.status, message: error.message, detail: error.detail };
+  if (error instanceof HostError) return { status: error.status, message: error.message };
+  return { status: Status.ERROR, message: error instanceof Error ? error.message : String(error) };
+}
+
+function describe(outcome: GuestOutcome): string {
+  switch (outcome.kind) {
+    case "ok":
+      return "ok";
+    case "exit":
+      return `guest exited with code ${outcome.code}`;
+    case "trap":
+      return `guest trapped: ${outcome.message}`;
+    case "limit":
+      return outcome.message;
+  }
+}

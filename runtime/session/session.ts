@@ -1,0 +1,181 @@
+// Per-request state of one guest instance: its handle tables, the client's
+// request, and the link to the main thread. Built fresh for every request and
+// dropped with the instance, so nothing leaks from one request to the next.
+import { HttpVersion } from "../abi/constants.ts";
+import { HostError, Status } from "../abi/status.ts";
+import { now } from "../engine/cpu-tracker.ts";
+import { LimitExceeded } from "../engine/guest-abort.ts";
+import type { GuestMemory } from "../engine/guest-memory.ts";
+import type {
+  BodySpec,
+  CacheOverride,
+  DownstreamInfo,
+  RemoteBodyInfo,
+  RequestHead,
+  ResponseHead,
+  ServiceInfo,
+  WorkerCall,
+} from "../engine/protocol.ts";
+import { Body, type RemoteReader } from "./body.ts";
+import { HandleTable } from "./handle-table.ts";
+import { Headers } from "./headers.ts";
+import { PendingRequest } from "./pending-request.ts";
+import type { StreamSink, StreamWriter } from "./stream-writer.ts";
+
+/** What a session needs from the thread it runs on. */
+export interface HostLink extends RemoteReader, StreamSink {
+  call(rid: number, call: WorkerCall): Promise<unknown>;
+  respond(rid: number, head: ResponseHead, manualFraming: boolean, body: BodySpec): void;
+  log(rid: number, endpoint: string, message: string): void;
+  openStream(): StreamWriter;
+  /** Releases main-thread bodies the guest dropped unread. */
+  release(rid: number, bodies: number[]): void;
+}
+
+export class RequestState {
+  method = "GET";
+  uri = "/";
+  version: number = HttpVersion.HTTP_11;
+  headers = new Headers();
+  cacheOverride: CacheOverride | null = null;
+  manualFraming = false;
+  autoDecompressGzip = false;
+
+  head(): RequestHead {
+    return { method: this.method, uri: this.uri, version: this.version, headers: this.headers.toFlat() };
+  }
+}
+
+export class ResponseState {
+  status = 200;
+  version: number = HttpVersion.HTTP_11;
+  headers = new Headers();
+  manualFraming = false;
+  /** `http_keepalive_mode_set(no_keepalive)`: close the client connection after this response. */
+  keepaliveOff = false;
+  /** Origin address, for `get_addr_dest_*`. */
+  remoteAddress: string | null = null;
+  remotePort = 0;
+
+  head(): ResponseHead {
+    return { status: this.status, version: this.version, headers: this.headers.toFlat() };
+  }
+}
+
+/** Anything `fastly_async_io::select` can wait on shares one handle space. */
+export type AsyncItem = Body | PendingRequest;
+
+export class Session {
+  readonly rid: number;
+  readonly info: DownstreamInfo;
+  readonly service: ServiceInfo;
+  readonly link: HostLink;
+  mem!: GuestMemory;
+
+  readonly requests = new HandleTable<RequestState>("request");
+  readonly responses = new HandleTable<ResponseState>("response");
+  readonly asyncItems = new HandleTable<AsyncItem>("body or pending request");
+  readonly logEndpoints = new HandleTable<string>("log endpoint");
+  readonly downstreamRequest: number;
+  readonly downstreamBody: number;
+  /** Header names and count of the client's request before any guest edit. */
+  readonly originalHeaderNames: string[];
+
+  /** Set once `send_downstream` has been called: there is one response per request. */
+  responded = false;
+  /** Work the guest started that must finish before the run is reported done (`send_downstream_pending`). */
+  readonly background: Promise<void>[] = [];
+  /** Bytes the guest has written into buffered bodies, charged against its memory limit. */
+  private bufferedBytes = 0;
+  /** Set when the main thread ends the run (wall-time limit): every host call then throws it. */
+  aborted: LimitExceeded | null = null;
+  /** Rejects when the run is aborted, waking the guest from whatever it waits on. */
+  readonly abortSignal: Promise<never>;
+  private rejectAbort!: (error: LimitExceeded) => void;
+
+  // CPU accounting, maintained by the CpuTracker.
+  cpuUsedMs = 0;
+  sliceStart = 0;
+  cpuDeadline = Infinity;
+  finished = false;
+
+  constructor(rid: number, head: RequestHead, body: RemoteBodyInfo | null, info: DownstreamInfo, service: ServiceInfo, link: HostLink) {
+    this.rid = rid;
+    this.info = info;
+    this.service = service;
+    this.link = link;
+    const request = new RequestState();
+    request.method = head.method;
+    request.uri = head.uri;
+    request.version = head.version;
+    request.headers = Headers.fromFlat(head.headers);
+    this.downstreamRequest = this.requests.add(request);
+    this.downstreamBody = this.asyncItems.add(Body.fromRemote(body));
+    this.originalHeaderNames = info.originalHeaderNames;
+    this.abortSignal = new Promise<never>((_, reject) => (this.rejectAbort = reject));
+    this.abortSignal.catch(() => {}); // handled by whoever races it
+  }
+
+  abort(error: LimitExceeded): void {
+    if (this.aborted) return;
+    this.aborted = error;
+    this.rejectAbort(error);
+  }
+
+  body(handle: number): Body {
+    const item = this.asyncItems.get(handle);
+    if (!(item instanceof Body)) throw new HostError(Status.BADF, `handle ${handle} is not a body`);
+    return item;
+  }
+
+  /** A body that can still be read from or written to in place (not the write end of a stream). */
+  bufferedBody(handle: number): Body {
+    const body = this.body(handle);
+    if (body.isStreaming) throw new HostError(Status.BADF, `body ${handle} is a streaming body`);
+    return body;
+  }
+
+  takeBody(handle: number): Body {
+    const body = this.body(handle);
+    this.asyncItems.take(handle);
+    return body;
+  }
+
+  pending(handle: number): PendingRequest {
+    const item = this.asyncItems.get(handle);
+    if (!(item instanceof PendingRequest)) throw new HostError(Status.BADF, `handle ${handle} is not a pending request`);
+    return item;
+  }
+
+  /** Adopts a response from the main thread: returns [response handle, body handle]. */
+  adoptResponse(head: ResponseHead, body: RemoteBodyInfo | null, remoteAddress: string | null, remotePort: number): [number, number] {
+    const response = new ResponseState();
+    response.status = head.status;
+    response.version = head.version;
+    response.headers = Headers.fromFlat(head.headers);
+    response.remoteAddress = remoteAddress;
+    response.remotePort = remotePort;
+    return [this.responses.add(response), this.asyncItems.add(Body.fromRemote(body))];
+  }
+
+  chargeBuffered(bytes: number): void {
+    this.bufferedBytes += bytes;
+    if (this.bufferedBytes > this.service.limits.memoryBytes) {
+      throw new HostError(Status.LIMITEXCEEDED, "buffered bodies exceed the guest's memory limit");
+    }
+  }
+
+  private hostCalls = 0;
+
+  /**
+   * Throws when the run must stop: called on entry to every host call. The
+   * clock is read on every 32nd call only; a guest that stops calling the
+   * host is caught by the main thread's watchdog instead.
+   */
+  checkLimits(): void {
+    if (this.aborted) throw this.aborted;
+    if ((++this.hostCalls & 31) === 0 && now() > this.cpuDeadline) {
+      throw new LimitExceeded("cpu", `guest exceeded its CPU time limit of ${this.service.limits.cpuMs} ms`);
+    }
+  }
+}

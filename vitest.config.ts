@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "sdk/**/*.test.ts"],
+    // Guests run in worker threads of their own; each test file gets a process.
+    pool: "forks",
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    globalSetup: ["test/helpers/global-setup.ts"],
+  },
+});
