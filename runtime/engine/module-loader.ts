@@ -3,6 +3,7 @@
 // check its exports and imports — with a clear message for each fault.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
 import { unknownImports, type UnknownImportPolicy } from "./linker.ts";
 import { binaryKind, capMemory, ModuleFormatError, WASM_PAGE_SIZE } from "./wasm-binary.ts";
 
@@ -55,7 +56,7 @@ export async function loadModule(
   }
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(prepared);
+    module = await compileEagerly(prepared);
   } catch (error) {
     throw new ModuleError(`${name}: invalid WebAssembly: ${(error as Error).message.replace(/^WebAssembly\.compile\(\): /, "")}`);
   }
@@ -79,4 +80,25 @@ function checkImports(loaded: LoadedModule, policy: UnknownImportPolicy, name: s
     );
   }
   return loaded;
+}
+
+/**
+ * Compiles every function up front. V8 otherwise compiles each Wasm function
+ * on its first call, which would land inside the first requests' CPU time
+ * (tens of milliseconds for a js-compute module) and trip the CPU limit.
+ * Optimised tiers are still compiled in the background for hot functions.
+ */
+let eagerFlagSet = false;
+async function compileEagerly(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  if (!eagerFlagSet) {
+    setFlagsFromString("--no-wasm-lazy-compilation");
+    eagerFlagSet = true;
+  }
+  // V8's background compile jobs do not keep Node's event loop alive on their own.
+  const keepAlive = setInterval(() => {}, 1_000);
+  try {
+    return await WebAssembly.compile(bytes);
+  } finally {
+    clearInterval(keepAlive);
+  }
 }

@@ -14,12 +14,12 @@ export function readUleb(bytes: Uint8Array, offset: number): [value: number, nex
   let result = 0;
   let shift = 0;
   for (;;) {
-    if (offset >= bytes.length) throw new ModuleFormatError("truncated module");
+    if (offset >= bytes.length) throw new ModuleFormatError("invalid WebAssembly: the module is truncated");
     const byte = bytes[offset++];
     result += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) return [result, offset];
     shift += 7;
-    if (shift > 63) throw new ModuleFormatError("malformed LEB128 integer");
+    if (shift > 63) throw new ModuleFormatError("invalid WebAssembly: malformed LEB128 integer");
   }
 }
 
@@ -59,7 +59,7 @@ export function sections(bytes: Uint8Array): Section[] {
     const id = bytes[offset++];
     const [size, contentStart] = readUleb(bytes, offset);
     const end = contentStart + size;
-    if (end > bytes.length) throw new ModuleFormatError(`section ${id} runs past the end of the module`);
+    if (end > bytes.length) throw new ModuleFormatError(`invalid WebAssembly: section ${id} runs past the end of the module`);
     out.push({ id, start, contentStart, end });
     offset = end;
   }

@@ -34,6 +34,10 @@ export class Exchange {
   /** Streams this guest writes to (its response, its origin request bodies). */
   readonly sinks = new Set<StreamSink>();
   wallTimer: NodeJS.Timeout | undefined;
+  /** Time from arrival to the end of the response, once the response is over. */
+  responseMs: number | null = null;
+  /** CPU time the guest used, once it is done. */
+  cpuMs: number | null = null;
   /** Why the run ended abnormally, for the request log line. */
   note: string | undefined;
 

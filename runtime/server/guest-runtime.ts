@@ -84,7 +84,10 @@ export class GuestRuntime {
       : null;
     const exchange = new Exchange(rid, req, res, this.moduleId, body);
     this.exchanges.set(rid, exchange);
-    res.on("close", () => this.logRequest(exchange));
+    res.on("close", () => {
+      exchange.responseMs = performance.now() - exchange.started;
+      if (exchange.finished) this.logRequest(exchange);
+    });
     this.dispatch(exchange);
   };
 
@@ -142,7 +145,10 @@ export class GuestRuntime {
       case "done": {
         const exchange = this.exchanges.get(message.rid);
         worker.running.delete(message.rid);
-        if (exchange && exchange.worker === worker) this.finish(exchange, message.outcome);
+        if (exchange && exchange.worker === worker) {
+          exchange.cpuMs = message.cpuMs;
+          this.finish(exchange, message.outcome);
+        }
         return;
       }
     }
@@ -248,6 +254,8 @@ export class GuestRuntime {
       exchange.note = describe(outcome);
       this.options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: ${exchange.note}`);
     }
+    // One log line per request, once both the response and the guest are over.
+    if (exchange.responseMs !== null) this.logRequest(exchange);
     if (exchange.responded) return;
     exchange.responded = true;
     const [status, text] =
@@ -285,7 +293,8 @@ export class GuestRuntime {
       method: exchange.method,
       path: exchange.path,
       status: exchange.res.statusCode,
-      ms: performance.now() - exchange.started,
+      ms: exchange.responseMs ?? performance.now() - exchange.started,
+      cpuMs: exchange.cpuMs,
       note: exchange.res.writableFinished ? exchange.note : (exchange.note ?? "connection closed early"),
     });
   }

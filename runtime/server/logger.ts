@@ -7,6 +7,8 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   ms: number;
+  /** CPU time the guest used, when it finished before the response did. */
+  cpuMs?: number | null;
   /** Why the guest did not finish normally, if it did not. */
   note?: string;
 }
@@ -22,7 +24,8 @@ export interface Logger {
 
 export function formatRequest(entry: RequestLogEntry): string {
   const note = entry.note ? ` (${entry.note})` : "";
-  return `${entry.method} ${entry.path} ${entry.status} ${entry.ms.toFixed(1)}ms #${entry.rid}${note}`;
+  const cpu = entry.cpuMs != null ? ` cpu=${entry.cpuMs.toFixed(1)}ms` : "";
+  return `${entry.method} ${entry.path} ${entry.status} ${entry.ms.toFixed(1)}ms${cpu} #${entry.rid}${note}`;
 }
 
 export function formatGuestLine(rid: number, endpoint: string, message: string): string {
