@@ -1,28 +1,48 @@
-// Tracks which guest is running on this worker thread and for how long, so
-// that each guest's CPU time is accounted and the main thread's watchdog can
-// tell which request to blame when a worker stops responding.
+// Tracks which guest is running on this worker thread and how much CPU it
+// has used, so that each guest's CPU time is accounted and the main thread's
+// watchdog can tell which request to blame when a worker stops responding.
+//
+// CPU time is the thread's own (`process.threadCpuUsage`), so time the thread
+// spends descheduled on a busy machine is not charged to the guest.
 //
 // Guests interleave on one thread: one runs until it suspends in a host
 // call (JSPI), then the next resumes. Resumptions happen in the order their
 // promises settle, which is the order `resumeScheduled` is called in (each
 // call is made in the reaction that settles the promise the guest waits on),
 // so a FIFO of scheduled resumptions predicts who runs next.
+import { readlinkSync } from "node:fs";
 import type { Session } from "../session/session.ts";
 
 /**
- * Shared with the main thread's watchdog: the running guest's CPU deadline
- * (ms since the epoch, 0 when idle), when its current slice began, and its
- * request id.
+ * Shared with the main thread's watchdog (see `SliceView` in worker-pool.ts).
+ * Float64 slots: 0 the wall-clock time the running guest's budget would run
+ * out at full speed (0 when idle), 1 when its slice began (wall clock),
+ * 2 the thread's CPU time then, 3 the CPU budget it had left; Int32 at byte
+ * 32: its request id.
  */
-export const WATCHDOG_BYTES = 24;
+export const WATCHDOG_BYTES = 40;
 
 export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** CPU time this thread has used, in milliseconds. */
+export function threadCpuMs(): number {
+  const usage = process.threadCpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** This thread's kernel task id (Linux), so the main thread can read its CPU time; null elsewhere. */
+export function threadId(): number | null {
+  try {
+    return Number(readlinkSync("/proc/thread-self").split("/").pop()) || null;
+  } catch {
+    return null;
+  }
+}
+
 export class CpuTracker {
-  private readonly deadline: Float64Array;
-  private readonly sliceStart: Float64Array;
+  private readonly slots: Float64Array;
   private readonly runningRid: Int32Array;
   /** A guest entered synchronously (a new request), running right now. */
   private direct: Session | null = null;
@@ -30,9 +50,8 @@ export class CpuTracker {
   private readonly queue: Session[] = [];
 
   constructor(shared: SharedArrayBuffer) {
-    this.deadline = new Float64Array(shared, 0, 1);
-    this.sliceStart = new Float64Array(shared, 8, 1);
-    this.runningRid = new Int32Array(shared, 16, 1);
+    this.slots = new Float64Array(shared, 0, 4);
+    this.runningRid = new Int32Array(shared, 32, 1);
   }
 
   /** A guest is entered synchronously (its `_start`). */
@@ -50,9 +69,9 @@ export class CpuTracker {
 
   /** The guest suspended in a host call, or finished. */
   stopped(session: Session): void {
-    if (session.sliceStart > 0) {
-      session.cpuUsedMs += now() - session.sliceStart;
-      session.sliceStart = 0;
+    if (session.sliceStartCpu >= 0) {
+      session.cpuUsedMs += threadCpuMs() - session.sliceStartCpu;
+      session.sliceStartCpu = -1;
     }
     if (this.direct === session) {
       this.direct = null;
@@ -65,17 +84,24 @@ export class CpuTracker {
     else this.idle();
   }
 
+  /** CPU the guest has used so far, including its current slice. */
+  static used(session: Session): number {
+    return session.cpuUsedMs + (session.sliceStartCpu >= 0 ? threadCpuMs() - session.sliceStartCpu : 0);
+  }
+
   private label(session: Session): void {
-    const t = now();
-    if (session.sliceStart === 0) session.sliceStart = t;
-    session.cpuDeadline = session.sliceStart + session.service.limits.cpuMs - session.cpuUsedMs;
+    if (session.sliceStartCpu < 0) session.sliceStartCpu = threadCpuMs();
+    const wall = now();
+    const remaining = session.service.limits.cpuMs - session.cpuUsedMs;
     Atomics.store(this.runningRid, 0, session.rid);
-    this.sliceStart[0] = session.sliceStart;
-    this.deadline[0] = session.cpuDeadline;
+    this.slots[1] = wall;
+    this.slots[2] = session.sliceStartCpu;
+    this.slots[3] = remaining;
+    this.slots[0] = wall + remaining;
   }
 
   private idle(): void {
-    this.deadline[0] = 0;
+    this.slots[0] = 0;
     Atomics.store(this.runningRid, 0, -1);
   }
 }

@@ -151,7 +151,7 @@ export interface ReadResult {
 }
 
 export type WorkerToMain =
-  | { t: "ready" }
+  | { t: "ready"; tid: number | null }
   | ({ t: "call"; call: number; rid: number } & WorkerCall)
   | {
       t: "respond";

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { flushOutput } from "../hostcalls/wasi.ts";
 import { Session } from "../session/session.ts";
-import { CpuTracker } from "./cpu-tracker.ts";
+import { CpuTracker, threadId } from "./cpu-tracker.ts";
 import { LimitExceeded, outcomeOf } from "./guest-abort.ts";
 import { GuestMemory } from "./guest-memory.ts";
 import { type ImportPlan, Linker, type UnknownImportPolicy } from "./linker.ts";
@@ -99,4 +99,4 @@ port.on("message", (message: MainToWorker) => {
   }
 });
 
-port.postMessage({ t: "ready" });
+port.postMessage({ t: "ready", tid: threadId() });

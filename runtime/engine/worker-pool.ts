@@ -1,6 +1,7 @@
 // The guest worker threads, sized to the machine's cores, and the watchdog
 // that stops a worker whose guest ran past its CPU limit without yielding.
 // A stopped worker is replaced at once and told every loaded module.
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { now, WATCHDOG_BYTES } from "./cpu-tracker.ts";
@@ -8,7 +9,7 @@ import type { UnknownImportPolicy } from "./linker.ts";
 import type { MainToWorker, ServiceInfo, WorkerToMain } from "./protocol.ts";
 import type { WorkerData } from "./worker-entry.ts";
 
-/** How long past its deadline a guest that makes no host calls may run before its worker is stopped. */
+/** How far past its CPU budget a guest that makes no host calls may run before its worker is stopped. */
 const WATCHDOG_GRACE_MS = 20;
 const WATCHDOG_INTERVAL_MS = 10;
 /** A worker whose current guest has run this long is not given new requests while others are free. */
@@ -19,35 +20,72 @@ export class GuestWorker {
   readonly id: number;
   /** Requests running on this worker. */
   readonly running = new Set<number>();
-  private readonly deadline: Float64Array;
-  private readonly sliceStart: Float64Array;
+  /** What the worker's CpuTracker publishes: see WATCHDOG_BYTES. */
+  private readonly slots: Float64Array;
   private readonly runningRid: Int32Array;
+  /** The worker thread's kernel task id, to read its CPU time; null until known or where unavailable. */
+  tid: number | null = null;
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
+  private failStart!: (error: Error) => void;
+  started = false;
   alive = true;
 
   constructor(id: number, unknownImports: UnknownImportPolicy) {
     this.id = id;
     const watchdog = new SharedArrayBuffer(WATCHDOG_BYTES);
-    this.deadline = new Float64Array(watchdog, 0, 1);
-    this.sliceStart = new Float64Array(watchdog, 8, 1);
-    this.runningRid = new Int32Array(watchdog, 16, 1);
+    this.slots = new Float64Array(watchdog, 0, 4);
+    this.runningRid = new Int32Array(watchdog, 32, 1);
     this.runningRid[0] = -1;
+    this.ready = new Promise((resolve, reject) => {
+      this.markReady = resolve;
+      this.failStart = reject;
+    });
+    this.ready.catch(() => {}); // reported through WorkerPool.ready()
     const data: WorkerData = { watchdog, unknownImports };
     this.thread = new Worker(new URL("./worker-entry.ts", import.meta.url), { workerData: data });
+  }
+
+  onReady(tid: number | null): void {
+    this.tid = tid;
+    this.started = true;
+    this.markReady();
+  }
+
+  onStartFailed(error: Error): void {
+    this.failStart(error);
   }
 
   post(message: MainToWorker, transfer: ArrayBuffer[] = []): void {
     if (this.alive) this.thread.postMessage(message, transfer);
   }
 
-  /** The request whose guest is running now, and whether it is past its CPU deadline. */
+  /**
+   * The request whose guest has run past its CPU budget without yielding, if
+   * any. The wall clock says when to look; the thread's own CPU time decides,
+   * so a guest is not blamed for time the thread spent descheduled.
+   */
   overdue(at: number): number | null {
-    const deadline = this.deadline[0];
+    const deadline = this.slots[0];
     if (deadline === 0 || at < deadline + WATCHDOG_GRACE_MS) return null;
-    return Atomics.load(this.runningRid, 0);
+    const rid = Atomics.load(this.runningRid, 0);
+    const cpu = this.tid === null ? null : threadCpuMsOf(this.tid);
+    if (cpu !== null && cpu - this.slots[2] < this.slots[3] + WATCHDOG_GRACE_MS) return null;
+    // The slot may have moved on while we looked; blame only a guest still running.
+    return this.slots[0] === deadline ? rid : null;
   }
 
   busy(at: number): boolean {
-    return this.deadline[0] !== 0 && at - this.sliceStart[0] > BUSY_SLICE_MS;
+    return this.slots[0] !== 0 && at - this.slots[1] > BUSY_SLICE_MS;
+  }
+}
+
+/** CPU time of a thread of this process, from the kernel's scheduler statistics (Linux). */
+function threadCpuMsOf(tid: number): number | null {
+  try {
+    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "latin1").split(" ")[0]) / 1e6;
+  } catch {
+    return null;
   }
 }
 
@@ -79,12 +117,29 @@ export class WorkerPool {
     return this.workers.length;
   }
 
+  /** Resolves once every worker has started. */
+  async ready(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.ready));
+  }
+
   private spawn(): GuestWorker {
     const worker = new GuestWorker(this.nextWorkerId++, this.unknownImports);
-    worker.thread.on("message", (message: WorkerToMain) => this.events.message(worker, message));
-    worker.thread.on("error", (error: Error) => this.replace(worker, null, `worker crashed: ${error.message}`));
+    worker.thread.on("message", (message: WorkerToMain) => {
+      if (message.t === "ready") worker.onReady(message.tid);
+      else this.events.message(worker, message);
+    });
+    worker.thread.on("error", (error: Error) => {
+      // A worker that cannot even start would fail again if replaced: report it instead.
+      if (!worker.started) {
+        worker.alive = false;
+        worker.onStartFailed(new Error(`a guest worker failed to start: ${error.stack ?? error.message}`));
+        return;
+      }
+      this.replace(worker, null, `worker crashed: ${error.message}`);
+    });
     worker.thread.on("exit", (code) => {
-      if (worker.alive && !this.closed) this.replace(worker, null, `worker exited with code ${code}`);
+      if (!worker.started) worker.onStartFailed(new Error(`a guest worker exited with code ${code} while starting`));
+      else if (worker.alive && !this.closed) this.replace(worker, null, `worker exited with code ${code}`);
     });
     for (const [moduleId, { module, service }] of this.modules) worker.post({ t: "load", moduleId, module, service });
     return worker;

@@ -4,7 +4,7 @@
 // preopened directories), as on the platform.
 import { randomFillSync } from "node:crypto";
 import { HostError, Status } from "../abi/status.ts";
-import { now } from "../engine/cpu-tracker.ts";
+import { CpuTracker, now } from "../engine/cpu-tracker.ts";
 import { ProcExit } from "../engine/guest-abort.ts";
 import type { Session } from "../session/session.ts";
 import { type HostModule, suspending } from "./host-module.ts";
@@ -98,7 +98,7 @@ function clockNs(s: Session, id: number): bigint | null {
       return process.hrtime.bigint();
     case CLOCK_PROCESS_CPUTIME:
     case CLOCK_THREAD_CPUTIME:
-      return BigInt(Math.round((s.cpuUsedMs + (s.sliceStart > 0 ? now() - s.sliceStart : 0)) * 1e6));
+      return BigInt(Math.round(CpuTracker.used(s) * 1e6));
     default:
       return null;
   }

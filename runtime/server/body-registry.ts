@@ -86,7 +86,11 @@ export class BodySource {
   /** Lets go of an unread body. */
   release(): void {
     if (this.options.release) this.options.release();
-    else if (!this.stream.destroyed) this.stream.destroy();
+    else if (!this.stream.destroyed) {
+      // An unfinished origin body reports its abort as an error: expected here, so it must not go unhandled.
+      this.stream.on("error", () => {});
+      this.stream.destroy();
+    }
   }
 }
 

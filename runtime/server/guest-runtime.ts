@@ -70,6 +70,11 @@ export class GuestRuntime {
     return this.pool.size;
   }
 
+  /** Resolves once every worker has started. */
+  ready(): Promise<void> {
+    return this.pool.ready();
+  }
+
   /** The node:http request handler. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const rid = this.nextRid++;
@@ -120,8 +125,6 @@ export class GuestRuntime {
   private onMessage(worker: GuestWorker, message: WorkerToMain): void {
     if (!worker.alive) return;
     switch (message.t) {
-      case "ready":
-        return;
       case "call":
         return this.onCall(worker, message);
       case "respond": {
@@ -217,7 +220,7 @@ export class GuestRuntime {
     }
     const head: ResponseHead = { status: response.status, version: HttpVersion.HTTP_11, headers: response.headers };
     if (exchange.finished) {
-      response.body.destroy();
+      response.body.on("error", () => {}).destroy();
       throw new HostError(Status.ERROR, "the request has ended");
     }
     let info = null;

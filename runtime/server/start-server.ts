@@ -46,6 +46,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const warning of options.manifest.warnings) logger.warn(warning);
   const backends = new Backends(options.manifest.backends);
   const runtime = new GuestRuntime({ module, backends, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports });
+  await runtime.ready();
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, runtime.handle);
   try {
     await listen(server, options.port ?? 7676, options.host ?? "127.0.0.1");

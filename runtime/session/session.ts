@@ -3,7 +3,7 @@
 // dropped with the instance, so nothing leaks from one request to the next.
 import { HttpVersion } from "../abi/constants.ts";
 import { HostError, Status } from "../abi/status.ts";
-import { now } from "../engine/cpu-tracker.ts";
+import { CpuTracker } from "../engine/cpu-tracker.ts";
 import { LimitExceeded } from "../engine/guest-abort.ts";
 import type { GuestMemory } from "../engine/guest-memory.ts";
 import type {
@@ -95,8 +95,8 @@ export class Session {
 
   // CPU accounting, maintained by the CpuTracker.
   cpuUsedMs = 0;
-  sliceStart = 0;
-  cpuDeadline = Infinity;
+  /** Thread CPU time when the current slice began, or -1 when the guest is not running. */
+  sliceStartCpu = -1;
   finished = false;
 
   constructor(rid: number, head: RequestHead, body: RemoteBodyInfo | null, info: DownstreamInfo, service: ServiceInfo, link: HostLink) {
@@ -174,7 +174,7 @@ export class Session {
    */
   checkLimits(): void {
     if (this.aborted) throw this.aborted;
-    if ((++this.hostCalls & 31) === 0 && now() > this.cpuDeadline) {
+    if ((++this.hostCalls & 31) === 0 && CpuTracker.used(this) > this.service.limits.cpuMs) {
       throw new LimitExceeded("cpu", `guest exceeded its CPU time limit of ${this.service.limits.cpuMs} ms`);
     }
   }
