@@ -1,7 +1,8 @@
 // A backend: an origin with its own connection pool, timeouts and TLS
 // settings, built from its configuration.
+import { isIP } from "node:net";
 import { checkServerIdentity, rootCertificates } from "node:tls";
-import { Pool } from "undici";
+import { buildConnector, Pool } from "undici";
 import { TlsVersion } from "../abi/constants.ts";
 import type { BackendConfig } from "../config/backends.ts";
 import type { BackendSummary } from "../engine/protocol.ts";
@@ -14,6 +15,8 @@ export class Backend {
   readonly ssl: boolean;
   /** Path prefix every request path is appended to ("" for none). */
   readonly pathPrefix: string;
+  /** The name sent in the TLS handshake's SNI extension, or null for none. */
+  readonly sni: string | null;
 
   constructor(config: BackendConfig) {
     this.config = config;
@@ -22,26 +25,41 @@ export class Backend {
     this.host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     this.port = url.port ? Number(url.port) : this.ssl ? 443 : 80;
     this.pathPrefix = url.pathname.replace(/\/+$/, "");
+    // The certificate must name cert_host, else the URL's host; SNI carries the
+    // same name (RFC 6066 §3: never an IP address), whatever the Host header says.
     const certHost = config.certHost ?? this.host;
+    this.sni = this.ssl && config.useSni && isIP(certHost) === 0 ? certHost : null;
+    const connector = buildConnector({
+      timeout: config.connectTimeoutMs,
+      ...(this.ssl
+        ? {
+            // Custom CAs are added to the system roots, not instead of them.
+            ca: config.caCertificates ? [...rootCertificates, ...config.caCertificates] : undefined,
+            cert: config.clientCertificate?.cert,
+            key: config.clientCertificate?.key,
+            checkServerIdentity: (_host: string, cert) => checkServerIdentity(certHost, cert),
+            allowH2: false,
+          }
+        : {}),
+    });
+    const sni = this.sni;
     this.pool = new Pool(url.origin, {
-      connect: {
-        timeout: config.connectTimeoutMs,
-        ...(this.ssl
-          ? {
-              servername: config.useSni ? certHost : undefined,
-              // Custom CAs are added to the system roots, not instead of them.
-              ca: config.caCertificates ? [...rootCertificates, ...config.caCertificates] : undefined,
-              cert: config.clientCertificate?.cert,
-              key: config.clientCertificate?.key,
-              checkServerIdentity: (_host: string, cert) => checkServerIdentity(certHost, cert),
-              ALPNProtocols: ["http/1.1"],
-            }
-          : {}),
-      },
+      // undici derives SNI from each request's Host header; this backend's name
+      // is used instead, and with no `host` to fall back on, "none" stays none.
+      connect: (options, callback) => connector({ ...options, servername: sni ?? undefined, host: sni ?? "" }, callback),
       headersTimeout: config.firstByteTimeoutMs,
       bodyTimeout: config.betweenBytesTimeoutMs,
       keepAliveTimeout: 4_000,
     });
+  }
+
+  /**
+   * Per-request options that keep undici from comparing each request's
+   * Host-derived server name with the connection's and reconnecting when they
+   * differ; the connector above decides the real SNI.
+   */
+  get requestServername(): string {
+    return this.sni ?? this.host;
   }
 
   /** What the guest may learn of this backend. */
@@ -61,8 +79,19 @@ export class Backend {
     };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  /**
+   * Lets in-flight origin requests finish for a moment, then drops them: a
+   * silent origin must not hold a shutdown for its whole first-byte timeout.
+   */
+  async close(graceMs = 1_000): Promise<void> {
+    const timer = setTimeout(() => void this.pool.destroy().catch(() => {}), graceMs);
+    try {
+      await this.pool.close();
+    } catch {
+      // destroyed while closing
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

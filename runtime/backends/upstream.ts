@@ -1,7 +1,7 @@
 // Sending a guest's request to a backend with undici, and turning what goes
 // wrong into the ABI's status and `$send_error_detail_tag`.
 import { Readable } from "node:stream";
-import type { Dispatcher } from "undici";
+import { type Dispatcher, errors } from "undici";
 import { createGunzip } from "node:zlib";
 import { SendErrorDetailTag } from "../abi/constants.ts";
 import { SendError, Status } from "../abi/status.ts";
@@ -77,13 +77,15 @@ export async function sendUpstream(backend: Backend, request: UpstreamRequest): 
   }
   let response: Dispatcher.ResponseData;
   try {
-    response = await backend.pool.request({
+    const options: Dispatcher.RequestOptions & { servername: string } = {
       path: targetPath(backend, request.head.uri),
       method: request.head.method,
       headers,
       body: request.body === null || request.body instanceof Uint8Array ? request.body : Readable.from(request.body, { objectMode: false }),
       signal: request.signal,
-    });
+      servername: backend.requestServername,
+    };
+    response = await backend.pool.request(options);
   } catch (error) {
     throw classifyUpstreamError(error, backend);
   }
@@ -111,23 +113,33 @@ export function classifyUpstreamError(error: unknown, backend: Backend): SendErr
   const code = (error as { code?: string }).code ?? "";
   const message = `backend ${backend.config.name}: ${(error as Error).message ?? String(error)}`;
   const fail = (status: Status, detail: number) => new SendError(status, message, detail);
+  // undici's parser errors carry no code when llhttp's reason has no name.
+  if (error instanceof errors.HTTPParserError || code.startsWith("HPE_")) {
+    return fail(Status.HTTPINVALID, SendErrorDetailTag.HTTP_PROTOCOL_ERROR);
+  }
   switch (code) {
     case "UND_ERR_CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
       return fail(Status.ERROR, SendErrorDetailTag.CONNECTION_TIMEOUT);
     case "ECONNREFUSED":
       return fail(Status.ERROR, SendErrorDetailTag.CONNECTION_REFUSED);
     case "ENOTFOUND":
-    case "EAI_AGAIN":
     case "EAI_FAIL":
+    case "EAI_NONAME":
       return fail(Status.ERROR, SendErrorDetailTag.DNS_ERROR);
+    case "EAI_AGAIN":
+      return fail(Status.ERROR, SendErrorDetailTag.DNS_TIMEOUT);
     case "EHOSTUNREACH":
     case "ENETUNREACH":
+    case "EADDRNOTAVAIL":
       return fail(Status.ERROR, SendErrorDetailTag.DESTINATION_IP_UNROUTABLE);
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
       return fail(Status.ERROR, SendErrorDetailTag.HTTP_RESPONSE_TIMEOUT);
     case "UND_ERR_HEADERS_OVERFLOW":
       return fail(Status.HTTPHEADTOOLARGE, SendErrorDetailTag.HTTP_RESPONSE_HEADER_SECTION_TOO_LARGE);
+    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
+      return fail(Status.HTTPINCOMPLETE, SendErrorDetailTag.HTTP_INCOMPLETE_RESPONSE);
     case "ECONNRESET":
     case "EPIPE":
     case "UND_ERR_SOCKET":
@@ -137,10 +149,14 @@ export function classifyUpstreamError(error: unknown, backend: Backend): SendErr
     case "UND_ERR_INVALID_ARG":
       return fail(Status.HTTPUSER, SendErrorDetailTag.INTERNAL_ERROR);
   }
-  if (code.startsWith("HPE_")) return fail(Status.HTTPINVALID, SendErrorDetailTag.HTTP_PROTOCOL_ERROR);
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/.test(code)) {
+  // The origin refused the handshake with an alert (e.g. it wanted a client certificate).
+  // (OpenSSL 3 spells these ERR_SSL_SSL/TLS_ALERT_*, ERR_SSL_TLSV13_ALERT_*, ...)
+  if (/^ERR_SSL_.*_ALERT_/.test(code)) return fail(Status.ERROR, SendErrorDetailTag.TLS_ALERT_RECEIVED);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
     return fail(Status.ERROR, SendErrorDetailTag.TLS_CERTIFICATE_ERROR);
   }
-  if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS")) return fail(Status.ERROR, SendErrorDetailTag.TLS_PROTOCOL_ERROR);
+  if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || code === "EPROTO") {
+    return fail(Status.ERROR, SendErrorDetailTag.TLS_PROTOCOL_ERROR);
+  }
   return fail(Status.ERROR, SendErrorDetailTag.INTERNAL_ERROR);
 }

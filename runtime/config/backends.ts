@@ -5,6 +5,7 @@ import { BackendHealth } from "../abi/constants.ts";
 import {
   checkKeys,
   ConfigError,
+  describeValue,
   expectTable,
   isTable,
   optionalBoolean,
@@ -61,17 +62,7 @@ function parseBackend(name: string, value: unknown, where: string, dir: string):
   // `name = "http://..."` is accepted as a shorthand for `name = { url = "..." }`.
   const table = typeof value === "string" ? { url: value } : expectTable(value, where);
   checkKeys(table, BACKEND_KEYS, where);
-  const urlText = optionalString(table.url, `${where}.url`);
-  if (!urlText) throw new ConfigError(`${where}: missing "url" (for example url = "http://127.0.0.1:8080/")`);
-  let url: URL;
-  try {
-    url = new URL(urlText);
-  } catch {
-    throw new ConfigError(`${where}.url: "${urlText}" is not a URL (expected scheme://host[:port][/path])`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`${where}.url: scheme must be http or https, got "${url.protocol.slice(0, -1)}"`);
-  }
+  const url = backendUrl(table.url, where);
   return {
     name,
     url,
@@ -90,22 +81,56 @@ function parseBackend(name: string, value: unknown, where: string, dir: string):
   };
 }
 
+/** `scheme://host[:port][/path-prefix]`: what to connect to, and the prefix for request paths. */
+function backendUrl(value: unknown, backendWhere: string): URL {
+  const example = `(for example url = "http://127.0.0.1:8080/")`;
+  if (value === undefined) throw new ConfigError(`${backendWhere}: missing "url" ${example}`);
+  const where = `${backendWhere}.url`;
+  const text = optionalString(value, where) ?? "";
+  // "localhost:8080" parses as a URL with the scheme "localhost:".
+  const schemeless = !/^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    const hint = schemeless && text ? ` (did you mean "http://${text}"?)` : ` ${example}`;
+    throw new ConfigError(`${where}: ${describeValue(text)} is not a URL${hint}`);
+  }
+  if (schemeless) throw new ConfigError(`${where}: ${describeValue(text)} has no scheme (did you mean "http://${text}"?)`);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`${where}: the scheme must be http or https, got "${url.protocol.slice(0, -1)}"`);
+  }
+  if (!url.hostname) throw new ConfigError(`${where}: ${describeValue(text)} has no host ${example}`);
+  if (url.username || url.password) {
+    throw new ConfigError(`${where}: credentials in the URL are not sent to the backend; remove them and set the header from the guest`);
+  }
+  if (url.search || url.hash || text.endsWith("?") || text.endsWith("#")) {
+    throw new ConfigError(`${where}: a backend URL takes a path prefix but no query or fragment, got ${describeValue(text)}`);
+  }
+  return url;
+}
+
+const HEALTH: Record<string, number> = {
+  unknown: BackendHealth.UNKNOWN,
+  healthy: BackendHealth.HEALTHY,
+  unhealthy: BackendHealth.UNHEALTHY,
+};
+
 function health(value: unknown, where: string): number {
-  const text = optionalString(value, where) ?? "unknown";
-  const values: Record<string, number> = {
-    unknown: BackendHealth.UNKNOWN,
-    healthy: BackendHealth.HEALTHY,
-    unhealthy: BackendHealth.UNHEALTHY,
-  };
-  if (!(text in values)) throw new ConfigError(`${where} must be "unknown", "healthy" or "unhealthy", got "${text}"`);
-  return values[text];
+  if (value === undefined) return BackendHealth.UNKNOWN;
+  if (typeof value !== "string" || !Object.hasOwn(HEALTH, value)) {
+    throw new ConfigError(`${where} must be "unknown", "healthy" or "unhealthy", got ${describeValue(value)}`);
+  }
+  return HEALTH[value];
 }
 
 function readPemFile(path: string, where: string, dir: string): string {
+  const full = resolve(dir, path);
   try {
-    return readFileSync(resolve(dir, path), "utf8");
+    return readFileSync(full, "utf8");
   } catch (error) {
-    throw new ConfigError(`${where}: cannot read ${path}: ${(error as Error).message}`);
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new ConfigError(`${where}: cannot read "${path}" (${full}): ${reason}; relative paths start at the directory of fastly.toml`);
   }
 }
 

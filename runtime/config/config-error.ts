@@ -10,27 +10,43 @@ export function isTable(value: unknown): value is Table {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
+/** A TOML value as a message shows it: strings quoted, tables and arrays by kind. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Date) return "a date";
+  if (isTable(value)) return "a table";
+  return String(value);
+}
+
 export function expectTable(value: unknown, where: string): Table {
-  if (!isTable(value)) throw new ConfigError(`${where} must be a table`);
+  if (!isTable(value)) throw new ConfigError(`${where} must be a table, got ${describeValue(value)}`);
   return value;
 }
 
 export function optionalString(value: unknown, where: string): string | null {
   if (value === undefined) return null;
-  if (typeof value !== "string") throw new ConfigError(`${where} must be a string`);
+  if (typeof value !== "string") {
+    const hint = typeof value === "number" || typeof value === "boolean" ? ` (quote it: "${value}")` : "";
+    throw new ConfigError(`${where} must be a string, got ${describeValue(value)}${hint}`);
+  }
   return value;
 }
 
 export function optionalBoolean(value: unknown, where: string): boolean | null {
   if (value === undefined) return null;
-  if (typeof value !== "boolean") throw new ConfigError(`${where} must be true or false`);
+  if (typeof value !== "boolean") throw new ConfigError(`${where} must be true or false (unquoted), got ${describeValue(value)}`);
   return value;
 }
 
+/** Milliseconds: a whole number from 1 to 2^32 - 1 (the ABI reports timeouts as u32). */
 export function optionalTimeout(value: unknown, where: string): number | null {
   if (value === undefined) return null;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new ConfigError(`${where} must be a whole number of milliseconds`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+    const key = where.split(/[\s.:]/).pop();
+    throw new ConfigError(
+      `${where} must be a whole number of milliseconds above 0, got ${describeValue(value)} (for example ${key} = 15000)`,
+    );
   }
   return value;
 }
