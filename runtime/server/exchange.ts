@@ -31,6 +31,8 @@ export class Exchange {
   bodyTouched = false;
   /** Origin requests the guest has made. */
   sends = 0;
+  /** Origin requests still waiting for their response head: aborted if the exchange ends first. */
+  readonly pendingSends = new Set<AbortController>();
   /** Streams this guest writes to (its response, its origin request bodies). */
   readonly sinks = new Set<StreamSink>();
   wallTimer: NodeJS.Timeout | undefined;

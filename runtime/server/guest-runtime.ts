@@ -205,6 +205,8 @@ export class GuestRuntime {
     exchange.sends++;
     if (sink) exchange.sinks.add(sink);
     const body = assembleBody(message.body, this.bodies, sink);
+    const abort = new AbortController();
+    exchange.pendingSends.add(abort);
     let response;
     try {
       response = await sendUpstream(backend, {
@@ -213,10 +215,13 @@ export class GuestRuntime {
         bodyLength: body.length,
         manualFraming: message.options.manualFraming,
         autoDecompressGzip: message.options.autoDecompressGzip,
+        signal: abort.signal,
       });
     } catch (error) {
       body.release();
       throw error;
+    } finally {
+      exchange.pendingSends.delete(abort);
     }
     const head: ResponseHead = { status: response.status, version: HttpVersion.HTTP_11, headers: response.headers };
     if (exchange.finished) {
@@ -253,6 +258,8 @@ export class GuestRuntime {
     exchange.worker?.running.delete(exchange.rid);
     this.bodies.releaseOwnedBy(exchange.rid);
     for (const sink of exchange.sinks) sink.finish(true, null);
+    // Origin requests the guest can no longer use are dropped; bodies already flowing to the client are not.
+    for (const abort of exchange.pendingSends) abort.abort();
     if (outcome.kind !== "ok") {
       exchange.note = describe(outcome);
       this.options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: ${exchange.note}`);
