@@ -1,6 +1,7 @@
-// Builds the examples that need no external toolchain (WebAssembly text),
-// so that a fresh checkout can `npx outpost serve examples/hello` right
-// after `npm install`. Runs as the package's `prepare` script.
+// Builds the examples that need no external toolchain (WebAssembly text), so
+// that a fresh checkout can `npx outpost serve examples/hello` right after
+// `npm install`. Runs as the package's `prepare` script; plain JavaScript, so
+// that it runs on whatever Node runs `npm install`.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import wabtInit from "wabt";

@@ -1,0 +1,192 @@
+// Shared pieces of the benchmarks: building the guests, starting servers in
+// child processes (and always stopping them), and summarising samples.
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import wabtInit from "wabt";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const BUILD = join(ROOT, "bench/.build");
+export const RESULTS = join(ROOT, "bench/results");
+export const EXPECTED_BODY = "Hello from Outpost!\n";
+
+export function requireNode24(): void {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major < 24) {
+    console.error(`the benchmarks need Node 24 (this is ${process.version}): run them with \`npm run bench\``);
+    process.exit(1);
+  }
+}
+
+// ---- guests ----
+
+async function cachedBuild(name: string, key: string, build: (out: string) => Promise<void>): Promise<string> {
+  const out = join(BUILD, `${name}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}.wasm`);
+  if (existsSync(out)) return out;
+  mkdirSync(BUILD, { recursive: true });
+  const partial = `${out}.${process.pid}.tmp`;
+  await build(partial);
+  renameSync(partial, out);
+  return out;
+}
+
+/** examples/hello (WebAssembly text, raw host calls) compiled with wabt. */
+export async function watHello(): Promise<string> {
+  const source = join(ROOT, "examples/hello/src/main.wat");
+  const text = readFileSync(source, "utf8");
+  return cachedBuild("hello-wat", text, async (out) => {
+    const wabt = await wabtInit();
+    const module = wabt.parseWat(source, text);
+    try {
+      writeFileSync(out, module.toBinary({}).buffer);
+    } finally {
+      module.destroy();
+    }
+  });
+}
+
+/** bench/guests/hello.js built with @fastly/js-compute (~10 s the first time, then cached). */
+export async function jsHello(): Promise<string> {
+  const source = join(ROOT, "bench/guests/hello.js");
+  const tool = join(ROOT, "node_modules/.bin/js-compute-runtime");
+  const version = JSON.parse(readFileSync(join(ROOT, "node_modules/@fastly/js-compute/package.json"), "utf8")).version;
+  return cachedBuild("hello-js", `${version}\n${readFileSync(source, "utf8")}`, async (out) => {
+    process.stderr.write("building bench/guests/hello.js with js-compute (first run only)...\n");
+    await promisify(execFile)(tool, [source, out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  });
+}
+
+// ---- child processes ----
+
+const children = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+function killAll(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+  children.clear();
+}
+
+/** Kills every server child on any exit of this process: normal, error, or signal. */
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+export interface ServerProcess {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/server.ts in a child process and waits for it to listen. */
+export function startServerProcess(args: string[], timeoutMs = 30_000): Promise<ServerProcess> {
+  installCleanup();
+  const child = fork(join(ROOT, "bench/server.ts"), args, {
+    execPath: process.execPath,
+    execArgv: [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  children.add(child);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    children.delete(child);
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      void stop();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`server ${args.join(" ")} did not start in ${timeoutMs} ms`)), timeoutMs);
+    child.once("message", (message: { url: string }) => {
+      clearTimeout(timer);
+      resolve({ url: message.url, stop });
+    });
+    child.once("exit", (code, signal) => fail(new Error(`server ${args.join(" ")} exited (${signal ?? code}) before listening`)));
+    child.once("error", fail);
+  });
+}
+
+/** One GET, checked: the benchmarks must not measure error pages. */
+export async function checkHello(url: string): Promise<void> {
+  const response = await fetch(url);
+  const text = await response.text();
+  if (response.status !== 200 || text !== EXPECTED_BODY) {
+    throw new Error(`${url} answered ${response.status} ${JSON.stringify(text.slice(0, 200))}, expected 200 ${JSON.stringify(EXPECTED_BODY)}`);
+  }
+}
+
+// ---- statistics and output ----
+
+export interface Summary {
+  n: number;
+  median: number;
+  mean: number;
+  p99: number;
+  min: number;
+}
+
+/** Nearest-rank percentile of sorted samples. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+export function summarize(samples: number[] | Float64Array): Summary {
+  const sorted = Float64Array.from(samples).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return { n: sorted.length, median: percentile(sorted, 50), mean: sum / sorted.length, p99: percentile(sorted, 99), min: sorted[0] };
+}
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map((_, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+}
+
+export function fmt(value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function ratio(value: number, base: number): string {
+  const r = value / base;
+  if (!Number.isFinite(r)) return "n/a";
+  return `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}×`;
+}
+
+export function machine() {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    /** 1-minute load average when the benchmark started: other work on the machine skews every number. */
+    load1: Number(loadavg()[0].toFixed(2)),
+  };
+}
+
+export function writeResult(name: string, data: unknown): string {
+  mkdirSync(RESULTS, { recursive: true });
+  const path = join(RESULTS, `${name}.json`);
+  writeFileSync(path, JSON.stringify(data, null, 2) + "\n");
+  return path;
+}
