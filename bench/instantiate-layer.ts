@@ -12,11 +12,10 @@
 import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { CpuTracker, WATCHDOG_BYTES } from "../runtime/engine/cpu-tracker.ts";
-import { GuestMemory } from "../runtime/engine/guest-memory.ts";
+import { runGuest } from "../runtime/engine/guest-run.ts";
 import { Linker } from "../runtime/engine/linker.ts";
 import { loadModule } from "../runtime/engine/module-loader.ts";
 import type { ServiceInfo } from "../runtime/engine/protocol.ts";
-import { trampolineBytes } from "../runtime/engine/wasm-binary.ts";
 import { guestEnvironment } from "../runtime/server/guest-env.ts";
 import { DEFAULT_LIMITS } from "../runtime/server/limits.ts";
 import { type HostLink, Session } from "../runtime/session/session.ts";
@@ -98,31 +97,10 @@ async function measure({ layer, wasm, budgetMs }: LayerJob): Promise<LayerResult
     return { ok: true, summary: await sample(bind, budgetMs), imports, bytes: bytes.byteLength };
   }
 
-  // As runtime/engine/worker-entry.ts runs a request (kept in step by hand).
-  const trampoline = new WebAssembly.Module(trampolineBytes());
+  // As runtime/engine/worker-entry.ts runs a request.
   let responded = 0;
   const link: HostLink = { ...stubLink, respond: () => void responded++ };
-  const run = async () => {
-    const s = new Session(rid++, head, null, info, service, link);
-    const instance = new WebAssembly.Instance(module, linker.imports(plan, s));
-    s.mem = new GuestMemory(instance.exports.memory as WebAssembly.Memory);
-    const entry = new WebAssembly.Instance(trampoline, {
-      outpost: {
-        start: instance.exports._start,
-        finished: () => {
-          s.finished = true;
-          tracker.stopped(s);
-        },
-      },
-    });
-    tracker.started(s);
-    try {
-      await WebAssembly.promising(entry.exports.run as () => void)();
-    } finally {
-      if (!s.finished) tracker.stopped(s);
-    }
-    await Promise.allSettled(s.background);
-  };
+  const run = () => runGuest(module, plan, new Session(rid++, head, null, info, service, link), linker, tracker);
   await run();
   if (responded !== 1 || errors.length > 0) {
     return { ok: false, error: `the guest did not respond in the benchmark's replica of a worker run${errors.length ? `: ${errors.join("; ")}` : ""}` };

@@ -2,14 +2,12 @@
 // main thread and runs each request in a fresh instance. Many instances run
 // interleaved on this thread, each suspended (JSPI) while it waits.
 import { parentPort, workerData } from "node:worker_threads";
-import { flushOutput } from "../hostcalls/wasi.ts";
 import { Session } from "../session/session.ts";
 import { CpuTracker, threadId } from "./cpu-tracker.ts";
-import { LimitExceeded, outcomeOf } from "./guest-abort.ts";
-import { GuestMemory } from "./guest-memory.ts";
+import { LimitExceeded } from "./guest-abort.ts";
+import { runGuest } from "./guest-run.ts";
 import { type ImportPlan, Linker, type UnknownImportPolicy } from "./linker.ts";
-import type { GuestOutcome, MainToWorker, ServiceInfo } from "./protocol.ts";
-import { trampolineBytes } from "./wasm-binary.ts";
+import type { MainToWorker, ServiceInfo } from "./protocol.ts";
 import { WorkerLink } from "./worker-link.ts";
 
 export interface WorkerData {
@@ -30,7 +28,6 @@ const link = new WorkerLink(port);
 const linker = new Linker(tracker, (s, call, error) => {
   link.log(s.rid, "stderr", `host error in ${call}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 });
-const trampoline = new WebAssembly.Module(trampolineBytes());
 const guests = new Map<string, LoadedGuest>();
 const sessions = new Map<number, Session>();
 
@@ -42,39 +39,9 @@ async function run(message: Extract<MainToWorker, { t: "run" }>): Promise<void> 
   }
   const s = new Session(message.rid, message.head, message.body, message.info, guest.service, link);
   sessions.set(s.rid, s);
-  let outcome: GuestOutcome = { kind: "ok" };
-  try {
-    const instance = new WebAssembly.Instance(guest.module, linker.imports(guest.plan, s));
-    s.mem = new GuestMemory(instance.exports.memory as WebAssembly.Memory);
-    const entry = new WebAssembly.Instance(trampoline, {
-      outpost: {
-        start: instance.exports._start,
-        finished: () => {
-          s.finished = true;
-          tracker.stopped(s);
-        },
-      },
-    });
-    const start = WebAssembly.promising(entry.exports.run as () => void);
-    tracker.started(s);
-    await start();
-  } catch (error) {
-    outcome = outcomeOf(isMemoryFailure(error) ? new LimitExceeded("memory", String((error as Error).message)) : error);
-  } finally {
-    if (!s.finished) {
-      s.finished = true;
-      tracker.stopped(s);
-    }
-  }
-  if (s.mem) flushOutput(s);
-  await Promise.allSettled(s.background);
+  const outcome = await runGuest(guest.module, guest.plan, s, linker, tracker);
   sessions.delete(s.rid);
   link.done(s.rid, outcome, s.cpuUsedMs);
-}
-
-/** The instance's memory could not be allocated (the process is short of address space or memory). */
-function isMemoryFailure(error: unknown): boolean {
-  return error instanceof RangeError && /memory/i.test(error.message);
 }
 
 port.on("message", (message: MainToWorker) => {
