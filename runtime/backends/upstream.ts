@@ -18,7 +18,6 @@ export interface UpstreamRequest {
   /** Body length when known, to send Content-Length instead of chunked framing. */
   bodyLength: number | null;
   manualFraming: boolean;
-  autoDecompressGzip: boolean;
   signal?: AbortSignal;
 }
 
@@ -90,22 +89,37 @@ export async function sendUpstream(backend: Backend, request: UpstreamRequest): 
     throw classifyUpstreamError(error, backend);
   }
   const responseHeaders: string[] = [];
-  let body: Readable = response.body;
   let length = -1;
-  const gunzip = request.autoDecompressGzip && /^(x-)?gzip$/i.test(String(response.headers["content-encoding"] ?? "").trim());
   for (const [name, value] of Object.entries(response.headers)) {
-    if (gunzip && (name === "content-encoding" || name === "content-length")) continue;
     if (name === "content-length") length = Number(value);
     for (const item of Array.isArray(value) ? value : [value ?? ""]) responseHeaders.push(name, item);
   }
-  if (gunzip) body = response.body.pipe(createGunzip());
   return {
     status: response.statusCode,
     headers: responseHeaders,
-    body,
+    body: response.body,
     length,
     trailers: () => Object.entries(response.trailers).flatMap(([name, value]) => [name, String(value)]),
   };
+}
+
+/**
+ * `auto_decompress_response_set(gzip)`: a gzip-encoded response, decoded,
+ * without the Content-Encoding and Content-Length that described the encoded
+ * form. Applied after the cache, which stores what the origin sent.
+ */
+export function gunzipped<R extends { headers: string[]; body: Readable | null; length: number }>(response: R): R {
+  const headers = response.headers;
+  const encoding = headers.findIndex((name, i) => i % 2 === 0 && name === "content-encoding");
+  if (encoding < 0 || !/^(x-)?gzip$/i.test(headers[encoding + 1].trim()) || !response.body) return response;
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i] !== "content-encoding" && headers[i] !== "content-length") kept.push(headers[i], headers[i + 1]);
+  }
+  const source = response.body;
+  const gunzip = createGunzip();
+  source.on("error", (error) => gunzip.destroy(error));
+  return { ...response, headers: kept, body: source.pipe(gunzip), length: -1 };
 }
 
 /** Maps an undici or socket error to the status the guest gets, and why. */

@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpVersion } from "../abi/constants.ts";
 import { HostError, SendError, Status } from "../abi/status.ts";
 import type { Backends } from "../backends/backend.ts";
-import { sendUpstream } from "../backends/upstream.ts";
+import { gunzipped, sendUpstream } from "../backends/upstream.ts";
+import { cacheOverride } from "../cache/override.ts";
+import type { Origin, OriginResponse, Readthrough } from "../cache/readthrough.ts";
 import type { LoadedModule } from "../engine/module-loader.ts";
 import type {
   BodySpec,
@@ -30,6 +32,8 @@ import { StreamSink } from "./stream-sink.ts";
 export interface GuestRuntimeOptions {
   module: LoadedModule;
   backends: Backends;
+  /** The readthrough cache every backend send goes through. */
+  cache: Readthrough;
   limits: GuestLimits;
   env: Record<string, string>;
   logger: Logger;
@@ -49,11 +53,13 @@ export class GuestRuntime {
   private readonly exchanges = new Map<number, Exchange>();
   private readonly sinks = new WeakMap<GuestWorker, Map<number, StreamSink>>();
   private readonly options: GuestRuntimeOptions;
+  private readonly cache: Readthrough;
   private moduleId: string;
   private nextRid = 1;
 
   constructor(options: GuestRuntimeOptions) {
     this.options = options;
+    this.cache = options.cache;
     this.pool = new WorkerPool(options.workers, options.unknownImports, {
       message: (worker, message) => this.onMessage(worker, message),
       lost: (worker, culprit, reason) => this.onWorkerLost(worker, culprit, reason),
@@ -202,34 +208,46 @@ export class GuestRuntime {
       this.discard(message.body, sink);
       throw new HostError(Status.INVAL, `unknown backend ${message.backend}`);
     }
-    exchange.sends++;
     if (sink) exchange.sinks.add(sink);
     const body = assembleBody(message.body, this.bodies, sink);
-    const abort = new AbortController();
-    exchange.pendingSends.add(abort);
-    let response;
+    let bodyUsed = false;
+    // The guest's own request carries its body and ends with the exchange;
+    // requests the cache makes itself (background revalidations) do neither.
+    const origin: Origin = async (head, { withBody }) => {
+      const abort = withBody ? new AbortController() : null;
+      if (abort) {
+        bodyUsed = true;
+        exchange.sends++;
+        exchange.pendingSends.add(abort);
+      }
+      try {
+        return await sendUpstream(backend, {
+          head,
+          body: !withBody ? null : body.bytes ? (body.bytes.byteLength > 0 ? body.bytes : null) : body.chunks,
+          bodyLength: withBody ? body.length : null,
+          manualFraming: message.options.manualFraming,
+          signal: abort?.signal,
+        });
+      } finally {
+        if (abort) exchange.pendingSends.delete(abort);
+      }
+    };
+    let response: OriginResponse;
     try {
-      response = await sendUpstream(backend, {
-        head: message.head,
-        body: body.bytes ? (body.bytes.byteLength > 0 ? body.bytes : null) : body.chunks,
-        bodyLength: body.length,
-        manualFraming: message.options.manualFraming,
-        autoDecompressGzip: message.options.autoDecompressGzip,
-        signal: abort.signal,
-      });
-    } catch (error) {
-      body.release();
-      throw error;
+      response = message.options.bypassCache
+        ? await origin(message.head, { withBody: true })
+        : await this.cache.send({ head: message.head, override: cacheOverride(message.options.cacheOverride) }, origin);
     } finally {
-      exchange.pendingSends.delete(abort);
+      if (!bodyUsed) body.release();
     }
+    if (message.options.autoDecompressGzip) response = gunzipped(response);
     const head: ResponseHead = { status: response.status, version: HttpVersion.HTTP_11, headers: response.headers };
     if (exchange.finished) {
-      response.body.on("error", () => {}).destroy();
+      response.body?.on("error", () => {}).destroy();
       throw new HostError(Status.ERROR, "the request has ended");
     }
     let info = null;
-    if (response.length === 0 || message.head.method === "HEAD") response.body.resume();
+    if (!response.body || response.length === 0 || message.head.method === "HEAD") response.body?.resume();
     else info = this.bodies.register(response.body, { length: response.length, owner: exchange.rid, trailers: response.trailers });
     return { head, body: info, remoteAddress: null, remotePort: 0 };
   }

@@ -8,9 +8,16 @@ import type { UnknownImportPolicy } from "../engine/linker.ts";
 import { loadModule, readModuleFile } from "../engine/module-loader.ts";
 import type { GuestLimits } from "../engine/protocol.ts";
 import { guestEnvironment } from "./guest-env.ts";
+import { Readthrough } from "../cache/readthrough.ts";
+import { CacheStore } from "../cache/store.ts";
 import { GuestRuntime } from "./guest-runtime.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
+
+/** The HTTP cache's default memory budget. */
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+/** The platform's largest cached object. */
+const MAX_OBJECT_BYTES = 100 * 1024 * 1024;
 
 export interface ServerOptions {
   /** Path of the Wasm module, or its bytes. */
@@ -20,6 +27,8 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   limits?: Partial<GuestLimits>;
+  /** Memory budget of the HTTP cache, in bytes (default 256 MiB). */
+  cacheBytes?: number;
   workers?: number;
   logger?: Logger;
   unknownImports?: UnknownImportPolicy;
@@ -30,6 +39,7 @@ export interface RunningServer {
   url: string;
   port: number;
   runtime: GuestRuntime;
+  cache: Readthrough;
   close(): Promise<void>;
 }
 
@@ -45,7 +55,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   for (const warning of options.manifest.warnings) logger.warn(warning);
   const backends = new Backends(options.manifest.backends);
-  const runtime = new GuestRuntime({ module, backends, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports });
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const cache = new Readthrough({
+    store: new CacheStore({ maxBytes: cacheBytes, maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes) }),
+    onBackgroundError: (error) => logger.warn(`background revalidation failed: ${error.message}`),
+  });
+  const runtime = new GuestRuntime({ module, backends, cache, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports });
   await runtime.ready();
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, runtime.handle);
   try {
@@ -61,6 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     runtime,
+    cache,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -20,6 +20,8 @@ async function start(fixture: string, options: Parameters<typeof serve>[1] = {})
 
 beforeAll(async () => {
   origin = await startOrigin((_req, res) => {
+    // Not cacheable: every send must reach the origin.
+    res.setHeader("cache-control", "private");
     res.end("from origin");
   });
 });
