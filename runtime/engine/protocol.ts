@@ -115,7 +115,9 @@ export interface RemoteError {
 
 export type WorkerCall =
   | { op: "send"; head: RequestHead; backend: string; body: BodySpec; options: SendOptions }
-  | { op: "read"; body: number; max: number };
+  | { op: "read"; body: number; max: number }
+  /** A call to a main-thread service (the cache, stores, ...): see runtime/server/host-services.ts. */
+  | { op: "invoke"; service: string; method: string; args: unknown[] };
 
 export interface SendOptions {
   manualFraming: boolean;

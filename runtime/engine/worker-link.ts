@@ -52,6 +52,10 @@ export class WorkerLink implements HostLink {
     });
   }
 
+  invoke(rid: number, service: string, method: string, args: unknown[]): Promise<unknown> {
+    return this.call(rid, { op: "invoke", service, method, args });
+  }
+
   read(id: number, max: number): Promise<ReadResult> {
     // Body reads are not tied to a request on the main thread: bodies have global ids.
     return this.call(0, { op: "read", body: id, max }) as Promise<ReadResult>;

@@ -11,6 +11,7 @@ import { fastlyHttpDownstream } from "./http-downstream.ts";
 import { fastlyHttpReq } from "./http-req.ts";
 import { fastlyHttpResp } from "./http-resp.ts";
 import { fastlyLog } from "./log.ts";
+import { fastlyPurge } from "./purge.ts";
 import { wasiSnapshotPreview1 } from "./wasi.ts";
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
@@ -25,5 +26,6 @@ export const HOST_MODULES: Record<string, HostModule> = {
   fastly_http_req: fastlyHttpReq,
   fastly_http_resp: fastlyHttpResp,
   fastly_log: fastlyLog,
+  fastly_purge: fastlyPurge,
   [WASI_MODULE]: wasiSnapshotPreview1,
 };

@@ -26,6 +26,7 @@ import { assembleBody } from "./body-assembly.ts";
 import { BodyRegistry } from "./body-registry.ts";
 import { Exchange } from "./exchange.ts";
 import type { Logger } from "./logger.ts";
+import type { CallContext, HostServices } from "./host-services.ts";
 import { writeResponse } from "./response-writer.ts";
 import { StreamSink } from "./stream-sink.ts";
 
@@ -34,6 +35,8 @@ export interface GuestRuntimeOptions {
   backends: Backends;
   /** The readthrough cache every backend send goes through. */
   cache: Readthrough;
+  /** Main-thread services host calls can invoke. */
+  services?: HostServices;
   limits: GuestLimits;
   env: Record<string, string>;
   logger: Logger;
@@ -190,10 +193,33 @@ export class GuestRuntime {
         }, fail);
         return;
       }
+      if (message.op === "invoke") {
+        Promise.resolve()
+          .then(() => this.invoke(worker, message))
+          .then((result) => reply(result), fail);
+        return;
+      }
       this.send(worker, message).then((result) => reply(result), fail);
     } catch (error) {
       fail(error);
     }
+  }
+
+  private invoke(worker: GuestWorker, message: Extract<CallMessage, { op: "invoke" }>): unknown {
+    const exchange = this.exchanges.get(message.rid);
+    if (!exchange || exchange.finished) throw new HostError(Status.ERROR, "the request has ended");
+    const method = this.options.services?.[message.service]?.[message.method];
+    if (!method) throw new HostError(Status.UNSUPPORTED, `no host service ${message.service}.${message.method}`);
+    const context: CallContext = {
+      exchange,
+      bodies: this.bodies,
+      sink: (id) => {
+        const sink = this.sink(worker, id);
+        exchange.sinks.add(sink);
+        return sink;
+      },
+    };
+    return (method as (context: CallContext, ...args: unknown[]) => unknown)(context, ...message.args);
   }
 
   private async send(worker: GuestWorker, message: Extract<CallMessage, { op: "send" }>): Promise<SendResult> {

@@ -11,6 +11,7 @@ import { guestEnvironment } from "./guest-env.ts";
 import { Readthrough } from "../cache/readthrough.ts";
 import { CacheStore } from "../cache/store.ts";
 import { GuestRuntime } from "./guest-runtime.ts";
+import { hostServices } from "./services.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 
@@ -29,6 +30,8 @@ export interface ServerOptions {
   limits?: Partial<GuestLimits>;
   /** Memory budget of the HTTP cache, in bytes (default 256 MiB). */
   cacheBytes?: number;
+  /** The cache's clock (ms since the epoch): tests pass a fake one to control expiry. */
+  clock?: () => number;
   workers?: number;
   logger?: Logger;
   unknownImports?: UnknownImportPolicy;
@@ -56,11 +59,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const warning of options.manifest.warnings) logger.warn(warning);
   const backends = new Backends(options.manifest.backends);
   const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const now = options.clock ?? Date.now;
   const cache = new Readthrough({
-    store: new CacheStore({ maxBytes: cacheBytes, maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes) }),
+    store: new CacheStore({ maxBytes: cacheBytes, maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes), now }),
+    now,
     onBackgroundError: (error) => logger.warn(`background revalidation failed: ${error.message}`),
   });
-  const runtime = new GuestRuntime({ module, backends, cache, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports });
+  const services = hostServices({ cache });
+  const runtime = new GuestRuntime({ module, backends, cache, services, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports });
   await runtime.ready();
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, runtime.handle);
   try {

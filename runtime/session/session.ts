@@ -25,6 +25,8 @@ import type { StreamSink, StreamWriter } from "./stream-writer.ts";
 /** What a session needs from the thread it runs on. */
 export interface HostLink extends RemoteReader, StreamSink {
   call(rid: number, call: WorkerCall): Promise<unknown>;
+  /** Calls a main-thread service (see runtime/server/host-services.ts). */
+  invoke(rid: number, service: string, method: string, args: unknown[]): Promise<unknown>;
   respond(rid: number, head: ResponseHead, manualFraming: boolean, body: BodySpec): void;
   log(rid: number, endpoint: string, message: string): void;
   openStream(): StreamWriter;

@@ -17,6 +17,9 @@ export interface TestServerOptions {
   limits?: Partial<GuestLimits>;
   workers?: number;
   unknownImports?: "error" | "trap";
+  /** The cache's clock, to control expiry. */
+  clock?: () => number;
+  cacheBytes?: number;
 }
 
 export async function serve(wasm: Uint8Array | string, options: TestServerOptions = {}): Promise<TestServer> {
@@ -33,6 +36,8 @@ export async function serve(wasm: Uint8Array | string, options: TestServerOption
     limits: options.limits,
     workers: options.workers ?? 2,
     unknownImports: options.unknownImports,
+    clock: options.clock,
+    cacheBytes: options.cacheBytes,
   });
   return Object.assign(server, {
     logger,
