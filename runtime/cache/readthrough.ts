@@ -2,7 +2,7 @@
 // fresh or stale objects, collapse concurrent misses onto one origin request,
 // revalidate with conditional requests, store what may be stored, and say
 // what happened in X-Cache, Age and Cache-Status (RFC 9211).
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { RequestHead } from "../engine/protocol.ts";
 import { Headers } from "../session/headers.ts";
 import { GrowingBody } from "./growing-body.ts";
@@ -262,9 +262,18 @@ export class Readthrough {
       return;
     }
     source.on("data", (chunk: Uint8Array) => {
-      object.body.append(chunk);
+      const more = object.body.append(chunk);
       // Outgrown what the store keeps: keep streaming to the readers it has, but drop it.
-      this.store.grew(object);
+      if (!this.store.grew(object)) object.body.release();
+      if (object.body.unwanted) {
+        source.destroy();
+        return;
+      }
+      // Once released, the origin is read no faster than the slowest reader.
+      if (!more) {
+        source.pause();
+        object.body.whenDrained(() => source.resume());
+      }
     });
     source.on("end", () => object.body.end(response.trailers()));
     source.on("error", (error: Error) => {
@@ -314,7 +323,7 @@ export class Readthrough {
     return {
       status: object.status,
       headers: headers.toFlat(),
-      body: method === "HEAD" ? null : Readable.from(object.body.chunksFrom(), { objectMode: false }),
+      body: method === "HEAD" ? null : object.body.readable(),
       length: method === "HEAD" ? 0 : length,
       trailers: () => object.body.trailers,
     };

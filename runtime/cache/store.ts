@@ -83,6 +83,8 @@ export class CacheStore {
       noDisposeOnSet: true,
       dispose: (object, key, reason) => {
         this.unindex(key, object);
+        // No new reader will find it: its body need only serve those reading it now.
+        object.body.release();
         if (reason === "evict") {
           this.evictions++;
           this.onEvict(object);
