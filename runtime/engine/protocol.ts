@@ -90,6 +90,8 @@ export type GuestOutcome =
 export type MainToWorker =
   | { t: "load"; moduleId: string; module: WebAssembly.Module; service: ServiceInfo }
   | { t: "unload"; moduleId: string }
+  /** New service data (a changed config store, say): requests started from now on see it. */
+  | { t: "service"; moduleId: string; service: ServiceInfo }
   | {
       t: "run";
       rid: number;

@@ -57,6 +57,13 @@ port.on("message", (message: MainToWorker) => {
     case "unload":
       guests.delete(message.moduleId);
       break;
+    case "service": {
+      // Running sessions keep the service info they started with: each request
+      // sees one consistent version of the service's data.
+      const guest = guests.get(message.moduleId);
+      if (guest) guest.service = message.service;
+      break;
+    }
     case "run":
       void run(message);
       break;

@@ -150,6 +150,14 @@ export class WorkerPool {
     for (const worker of this.workers) worker.post({ t: "load", moduleId, module, service });
   }
 
+  /** Replaces a loaded module's service data; requests already running keep theirs. */
+  updateService(moduleId: string, service: ServiceInfo): void {
+    const loaded = this.modules.get(moduleId);
+    if (!loaded) return;
+    loaded.service = service;
+    for (const worker of this.workers) worker.post({ t: "service", moduleId, service });
+  }
+
   unload(moduleId: string): void {
     this.modules.delete(moduleId);
     for (const worker of this.workers) worker.post({ t: "unload", moduleId });

@@ -68,11 +68,20 @@ export class GuestRuntime {
       lost: (worker, culprit, reason) => this.onWorkerLost(worker, culprit, reason),
     });
     this.moduleId = options.module.id;
-    this.pool.load(this.moduleId, options.module.module, this.serviceInfo());
+    this.service = { env: options.env, backends: options.backends.summaries(), limits: options.limits };
+    this.pool.load(this.moduleId, options.module.module, this.service);
   }
 
-  private serviceInfo(): ServiceInfo {
-    return { env: this.options.env, backends: this.options.backends.summaries(), limits: this.options.limits };
+  /** What guests may know of their service (environment, backends, limits, store data). */
+  private service: ServiceInfo;
+
+  /**
+   * Changes what guests see of their service (new store data, say):
+   * requests that start afterwards see the new version, running ones keep theirs.
+   */
+  updateService(patch: Partial<ServiceInfo>): void {
+    this.service = { ...this.service, ...patch };
+    this.pool.updateService(this.moduleId, this.service);
   }
 
   get workerCount(): number {
