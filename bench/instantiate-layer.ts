@@ -18,6 +18,7 @@ import { loadModule } from "../runtime/engine/module-loader.ts";
 import type { ServiceInfo } from "../runtime/engine/protocol.ts";
 import { guestEnvironment } from "../runtime/server/guest-env.ts";
 import { DEFAULT_LIMITS } from "../runtime/server/limits.ts";
+import { EMPTY_SERVICE_DATA } from "../runtime/stores/service-data.ts";
 import { type HostLink, Session } from "../runtime/session/session.ts";
 import { StreamWriter } from "../runtime/session/stream-writer.ts";
 import { type Summary, summarize } from "./lib.ts";
@@ -54,6 +55,7 @@ let streams = 0;
 /** What a worker's session may ask of the main thread: answered at once, or ignored. */
 const stubLink: HostLink = {
   call: async () => ({ chunk: null, eof: true }),
+  invoke: async () => undefined,
   read: async () => ({ chunk: null, eof: true }),
   respond: () => {},
   log: () => {},
@@ -63,7 +65,7 @@ const stubLink: HostLink = {
   finish: () => {},
 };
 
-const service: ServiceInfo = { env: guestEnvironment(), backends: [], limits: DEFAULT_LIMITS };
+const service: ServiceInfo = { env: guestEnvironment(), data: EMPTY_SERVICE_DATA, backends: [], limits: DEFAULT_LIMITS };
 const info = {
   requestId: "0".repeat(32),
   clientAddress: "127.0.0.1",

@@ -4,6 +4,7 @@
 // Bodies that live on the main thread (a client's request body, an origin's
 // response body) are named by a numeric id; the worker reads them on demand
 // and can hand them back unread, so a proxied body never crosses threads.
+import type { ServiceData } from "../stores/service-data.ts";
 
 /** A request or response head as it crosses threads. Header lists are flat [name, value, ...]. */
 export interface RequestHead {
@@ -58,6 +59,8 @@ export interface GuestLimits {
 export interface ServiceInfo {
   /** Environment variables the guest sees (FASTLY_HOSTNAME, ...). */
   env: Record<string, string>;
+  /** Store data guests read in place (config stores, ...). */
+  data: ServiceData;
   /** Names of the backends the service may send to. */
   backends: BackendSummary[];
   limits: GuestLimits;

@@ -26,6 +26,7 @@ import { assembleBody } from "./body-assembly.ts";
 import { BodyRegistry } from "./body-registry.ts";
 import { Exchange } from "./exchange.ts";
 import type { Logger } from "./logger.ts";
+import { EMPTY_SERVICE_DATA, type ServiceData } from "../stores/service-data.ts";
 import type { CallContext, HostServices } from "./host-services.ts";
 import { writeResponse } from "./response-writer.ts";
 import { StreamSink } from "./stream-sink.ts";
@@ -37,6 +38,8 @@ export interface GuestRuntimeOptions {
   cache: Readthrough;
   /** Main-thread services host calls can invoke. */
   services?: HostServices;
+  /** Store data guests read in place. */
+  data?: ServiceData;
   limits: GuestLimits;
   env: Record<string, string>;
   logger: Logger;
@@ -68,7 +71,12 @@ export class GuestRuntime {
       lost: (worker, culprit, reason) => this.onWorkerLost(worker, culprit, reason),
     });
     this.moduleId = options.module.id;
-    this.service = { env: options.env, backends: options.backends.summaries(), limits: options.limits };
+    this.service = {
+      env: options.env,
+      data: options.data ?? EMPTY_SERVICE_DATA,
+      backends: options.backends.summaries(),
+      limits: options.limits,
+    };
     this.pool.load(this.moduleId, options.module.module, this.service);
   }
 
