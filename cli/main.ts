@@ -3,6 +3,8 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../runtime/config/config-error.ts";
 import { ModuleError } from "../runtime/engine/module-loader.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { purgeCommand } from "./commands/purge.ts";
+import { kvCommand } from "./commands/kv.ts";
 import { UserError } from "./user-error.ts";
 import packageJson from "../package.json" with { type: "json" };
 
@@ -13,6 +15,8 @@ const program = new Command("outpost")
   .exitOverride();
 
 program.addCommand(serveCommand());
+program.addCommand(purgeCommand());
+program.addCommand(kvCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -16,7 +16,26 @@ const NOTES: Record<string, string> = {
     "`send`, `send_v2` and `send_async*` will go through the readthrough cache (issue 3); `send_v3` and " +
     "`send_async_v2` bypass it. The deprecated `downstream_*` forms behave as their `fastly_http_downstream` twins.",
   fastly_http_resp: "`get_addr_dest_ip`/`_port` answer `none` (the origin address is not recorded yet).",
-  fastly_backend: "Keepalive getters report the pool's settings (HTTP keepalive 4000 ms, no TCP keepalive probes).",
+  fastly_cache:
+    "The Core Cache API, in memory in the same store as the HTTP cache (purges by surrogate key reach both), with " +
+    "request collapsing, stale-while-revalidate, vary rules and byte ranges. `service_id` options answer `unsupported`. " +
+    "The `replace*` calls (unsupported in Viceroy) follow the witx docs; `replace_get_state` always answers a state.",
+  fastly_http_cache:
+    "The HTTP Cache API, over the readthrough cache's objects (each finds what the other stored; purges reach both), " +
+    "with request collapsing for `transaction_lookup` (the deprecated `lookup` neither waits nor makes others wait). " +
+    "Suggested surrogate keys add one naming the cache key in hex, as the platform does; hit-for-pass markers ignore " +
+    "the vary rule; `transaction_insert`/`_update` leave the response handle valid (js-compute relies on it).",
+  fastly_backend:
+    "Keepalive getters report the pool's settings (HTTP keepalive 4000 ms, no TCP keepalive probes), or what a dynamic " +
+    "backend asked for. `is_healthy` reports fastly.toml's `health`, or a dynamic backend's health check as of its registration.",
+  fastly_geo:
+    "Answers from `[local_server.geolocation]` (built-in data for loopback addresses); `none` for an address it does not " +
+    "list. The client address can be set per request with `X-Outpost-Client-IP` (docs/geolocation.md).",
+  fastly_device_detection: "Answers from `[local_server.device_detection]` (exact User-Agent match); `none` otherwise.",
+  fastly_kv_store:
+    "Stores from `[local_server.kv_stores]`, kept in the state directory across restarts (`outpost serve --state-dir`, " +
+    "default `.outpost/state`); generations count a key's writes. `lookup_wait` (v1) reports generation 0, as the witx says. See docs/kv-stores.md.",
+  fastly_object_store: "The deprecated KV API, on the same stores as `fastly_kv_store`.",
 };
 
 export function render(): string {

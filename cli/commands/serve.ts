@@ -1,12 +1,14 @@
 // `outpost serve [DIR]`: run a Compute app locally, as `fastly compute serve` does.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { emptyManifest, readManifest } from "../../runtime/config/manifest.ts";
 import { consoleLogger } from "../../runtime/server/logger.ts";
 import { DEFAULT_LIMITS } from "../../runtime/server/limits.ts";
-import { startServer } from "../../runtime/server/start-server.ts";
+import { DEFAULT_CACHE_BYTES, startServer } from "../../runtime/server/start-server.ts";
+import { AdminListenError } from "../../runtime/admin/admin-server.ts";
 import { UserError } from "../user-error.ts";
+import { DEFAULT_STATE_DIR } from "../../runtime/stores/kv-database.ts";
 
 interface ServeFlags {
   file?: string;
@@ -18,7 +20,16 @@ interface ServeFlags {
   wallMs?: string;
   unknownImports: "error" | "trap";
   quiet?: boolean;
+  adminAddr: string;
+  adminToken?: string;
+  cacheDir?: string;
+  cacheMib: string;
+  clientIpHeader: boolean;
+  stateDir?: string;
 }
+
+/** Where the admin API listens unless told otherwise. */
+export const DEFAULT_ADMIN_ADDR = "127.0.0.1:7677";
 
 export function serveCommand(): Command {
   return new Command("serve")
@@ -37,7 +48,14 @@ export function serveCommand(): Command {
         .default("error"),
     )
     .option("--quiet", "do not log each request")
-    .action(async (dir: string, flags: ServeFlags) => {
+    .option("--no-client-ip-header", "ignore X-Outpost-Client-IP (by default it sets the client address guests see)")
+    // The cache and its admin API.
+    .option("--cache-mib <n>", "memory budget of the HTTP cache", String(DEFAULT_CACHE_BYTES / 2 ** 20))
+    .option("--cache-dir <dir>", "keep the HTTP cache in DIR across restarts")
+    .option("--state-dir <dir|off>", `keep the KV stores in DIR across restarts (default: DIR/${DEFAULT_STATE_DIR}), or off to keep them in memory`)
+    .option("--admin-addr <host:port|off>", "address of the admin API (purge, /metrics, /health), or off", DEFAULT_ADMIN_ADDR)
+    .addOption(new Option("--admin-token <token>", "token the admin API and PURGE requests require as Fastly-Key").env("OUTPOST_ADMIN_TOKEN"))
+    .action(async (dir: string, flags: ServeFlags, command: Command) => {
       const root = resolve(dir);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`${dir}: no such directory`);
       const configPath = flags.config ? resolve(flags.config) : resolve(root, "fastly.toml");
@@ -46,6 +64,9 @@ export function serveCommand(): Command {
       const logger = consoleLogger({ quiet: flags.quiet });
       if (!manifest.path) logger.warn(`no fastly.toml in ${root}: serving with no backends`);
       const wasm = resolve(flags.file ?? resolve(root, "bin/main.wasm"));
+      const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
+      const cacheDir = flags.cacheDir ? cacheDirectory(flags.cacheDir) : undefined;
+      if (flags.adminToken === "") throw new UserError("--admin-token must not be empty");
       const server = await startServer({
         wasm,
         manifest,
@@ -59,12 +80,23 @@ export function serveCommand(): Command {
         },
         unknownImports: flags.unknownImports,
         logger,
+        cacheBytes: positive(flags.cacheMib, "--cache-mib")! * 2 ** 20,
+        cacheDir,
+        admin,
+        adminToken: flags.adminToken,
+        clientIpHeader: flags.clientIpHeader,
+        stateDir: flags.stateDir === "off" ? undefined : flags.stateDir ? resolve(flags.stateDir) : resolve(root, DEFAULT_STATE_DIR),
       }).catch((error: NodeJS.ErrnoException) => {
+        if (error instanceof AdminListenError) {
+          if (error.code === "EADDRINUSE") throw new UserError(`--admin-addr ${error.address} is already in use; pick another or turn it off with --admin-addr off`);
+          throw new UserError(error.message);
+        }
         if (error.code === "EADDRINUSE") throw new UserError(`${flags.addr} is already in use; pick another with --addr`);
         if (error.code === "EACCES") throw new UserError(`not allowed to listen on ${flags.addr}`);
         throw error;
       });
       const backends = manifest.backends.map((b) => `${b.name} -> ${b.url.href}`).join(", ") || "none";
+      if (server.admin) logger.info(`admin API (purge, /metrics, /health) at ${server.admin.url}`);
       logger.info(`Outpost serving ${wasm} on ${server.url} (${server.runtime.workerCount} workers; backends: ${backends})`);
       const stop = () => {
         logger.info("shutting down");
@@ -75,11 +107,24 @@ export function serveCommand(): Command {
     });
 }
 
-export function parseAddr(addr: string): { host: string; port: number } {
+export function parseAddr(addr: string, flag = "--addr"): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(addr);
   const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) throw new UserError(`--addr must be host:port (for example 127.0.0.1:7676), got "${addr}"`);
+  const example = flag === "--addr" ? "127.0.0.1:7676" : "127.0.0.1:7677";
+  if (!match || port > 65535) throw new UserError(`${flag} must be host:port (for example ${example}), got "${addr}"`);
   return { host: match[1] ?? match[2], port };
+}
+
+/** The --cache-dir directory, created if need be. */
+function cacheDirectory(dir: string): string {
+  const path = resolve(dir);
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    throw new UserError(`--cache-dir ${dir}: cannot create it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (!statSync(path).isDirectory()) throw new UserError(`--cache-dir ${dir}: not a directory`);
+  return path;
 }
 
 function positive(value: string | undefined, flag: string): number | undefined {

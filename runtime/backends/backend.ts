@@ -6,6 +6,7 @@ import { buildConnector, Pool } from "undici";
 import { TlsVersion } from "../abi/constants.ts";
 import type { BackendConfig } from "../config/backends.ts";
 import type { BackendSummary } from "../engine/protocol.ts";
+import { connectorTuning, poolTuning } from "./tuning.ts";
 
 export class Backend {
   readonly config: BackendConfig;
@@ -28,9 +29,12 @@ export class Backend {
     // The certificate must name cert_host, else the URL's host; SNI carries the
     // same name (RFC 6066 §3: never an IP address), whatever the Host header says.
     const certHost = config.certHost ?? this.host;
-    this.sni = this.ssl && config.useSni && isIP(certHost) === 0 ? certHost : null;
+    // A dynamic backend may name its SNI apart from its certificate (or ask for none).
+    const sniName = config.tuning?.sniHostname === undefined ? certHost : config.tuning.sniHostname;
+    this.sni = this.ssl && config.useSni && sniName !== null && isIP(sniName) === 0 ? sniName : null;
     const connector = buildConnector({
       timeout: config.connectTimeoutMs,
+      ...connectorTuning(config.tuning, this.ssl),
       ...(this.ssl
         ? {
             // Custom CAs are added to the system roots, not instead of them.
@@ -50,6 +54,10 @@ export class Backend {
       headersTimeout: config.firstByteTimeoutMs,
       bodyTimeout: config.betweenBytesTimeoutMs,
       keepAliveTimeout: 4_000,
+      // The platform accepts response heads up to 69 KB (Node's default, 16 KiB, would refuse
+      // e.g. a Surrogate-Key header at the platform's own 16 KiB limit).
+      maxHeaderSize: 69 * 1024,
+      ...poolTuning(config.tuning),
     });
   }
 
@@ -74,8 +82,10 @@ export class Backend {
       firstByteTimeoutMs: this.config.firstByteTimeoutMs,
       betweenBytesTimeoutMs: this.config.betweenBytesTimeoutMs,
       health: this.config.health,
-      sslMinVersion: this.ssl ? TlsVersion.TLS_1_2 : null,
-      sslMaxVersion: this.ssl ? TlsVersion.TLS_1_3 : null,
+      sslMinVersion: this.ssl ? (this.config.tuning?.tlsMinVersion ?? TlsVersion.TLS_1_2) : null,
+      sslMaxVersion: this.ssl ? (this.config.tuning?.tlsMaxVersion ?? TlsVersion.TLS_1_3) : null,
+      dynamic: this.config.tuning !== undefined,
+      keepalive: this.config.tuning?.keepalive ?? null,
     };
   }
 

@@ -58,9 +58,29 @@ function splitItems(value: string): string[] {
  */
 export function deltaSeconds(directives: Directives, name: string): number | null {
   const value = directives.get(name);
-  if (typeof value !== "string" || !/^\d+$/.test(value)) return null;
+  return typeof value === "string" ? parseDeltaSeconds(value) : null;
+}
+
+/**
+ * RFC 9111 §1.2.2: delta-seconds is `1*DIGIT`; anything else (a sign, a
+ * fraction, spaces inside) is invalid (null). Values past 2^31 read as 2^31.
+ */
+export function parseDeltaSeconds(value: string | undefined): number | null {
+  if (value === undefined || !/^\d+$/.test(value)) return null;
   const seconds = Number(value);
   return Number.isSafeInteger(seconds) ? Math.min(seconds, MAX_DELTA_SECONDS) : MAX_DELTA_SECONDS;
+}
+
+/** RFC 9110 §5.6.2: a token, as directive names must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+/**
+ * Whether a field has at least one well-formed directive: RFC 9213 §2.2 has
+ * a cache use a targeted field only when its value is valid and non-empty.
+ */
+export function hasValidDirective(directives: Directives): boolean {
+  for (const name of directives.keys()) if (TOKEN.test(name)) return true;
+  return false;
 }
 
 /** Field names listed in a qualified directive (`no-cache="set-cookie, x-foo"`), or null when unqualified. */

@@ -139,6 +139,16 @@ export class GrowingBody {
     }
   }
 
+  /**
+   * The bytes written before a failure reach the reader first: the stream is
+   * failed once it has handed them over (destroying it at once would drop them).
+   */
+  private failWhenDrained(stream: Readable, error: Error): void {
+    if (stream.destroyed) return;
+    if (stream.readableLength === 0) stream.destroy(error);
+    else setTimeout(() => this.failWhenDrained(stream, error), 5);
+  }
+
   /** All the bytes, when the body is retained and complete. */
   snapshot(): Uint8Array[] {
     return this.chunks.slice();
@@ -163,7 +173,7 @@ export class GrowingBody {
         if (!stream.push(chunk)) return;
       }
       if (this.done) {
-        if (this.error) stream.destroy(this.error);
+        if (this.error) this.failWhenDrained(stream, this.error);
         else stream.push(null);
         return;
       }

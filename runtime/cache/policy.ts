@@ -7,7 +7,7 @@
 // and the production platform's documented behaviour
 // (https://www.fastly.com/documentation/guides/concepts/cache/cache-freshness).
 import type { Headers } from "../session/headers.ts";
-import { deltaSeconds, type Directives, fieldNames, parseDirectives } from "./directives.ts";
+import { deltaSeconds, type Directives, fieldNames, hasValidDirective, parseDeltaSeconds, parseDirectives } from "./directives.ts";
 
 /** The platform caches these statuses by default; anything else is passed. */
 export const CACHEABLE_STATUSES: ReadonlySet<number> = new Set([200, 203, 300, 301, 302, 404, 410]);
@@ -38,13 +38,27 @@ export interface ResponseDirectives {
   cacheControl: Directives;
   surrogateControl: Directives;
   cdnCacheControl: Directives;
+  /**
+   * The directives this cache obeys: CDN-Cache-Control when it has a valid,
+   * non-empty value, else Cache-Control (RFC 9213 §2.2).
+   */
+  control: Directives;
+  /** Whether `control` is CDN-Cache-Control: Cache-Control and Expires are then ignored (RFC 9213 §2.2). */
+  targeted: boolean;
 }
 
 export function responseDirectives(headers: Headers): ResponseDirectives {
+  const cacheControl = parseDirectives(headers.getAll("cache-control"));
+  const cdnCacheControl = parseDirectives(headers.getAll("cdn-cache-control"));
+  // RFC 9213 §2.2: a cache that honours a targeted field uses it, when valid and non-empty,
+  // and MUST then ignore Cache-Control and Expires.
+  const targeted = hasValidDirective(cdnCacheControl);
   return {
-    cacheControl: parseDirectives(headers.getAll("cache-control")),
+    cacheControl,
     surrogateControl: parseDirectives(headers.getAll("surrogate-control")),
-    cdnCacheControl: parseDirectives(headers.getAll("cdn-cache-control")),
+    cdnCacheControl,
+    control: targeted ? cdnCacheControl : cacheControl,
+    targeted,
   };
 }
 
@@ -87,7 +101,9 @@ export type Storability =
 /**
  * Whether a response may be stored (RFC 9111 §3), with the platform's
  * defaults: only its cacheable statuses, never `private` or `no-store`
- * content or responses that set cookies.
+ * content or responses that set cookies. `hitForPass` is set when the
+ * response itself forbids storing (its directives or fields), as opposed to
+ * the request or status not allowing it.
  */
 export function storability(method: string, requestHeaders: Headers, status: number, headers: Headers, override: CacheOverride): Storability {
   const no = (reason: string, hitForPass = true): Storability => ({ store: false, reason, hitForPass });
@@ -96,19 +112,22 @@ export function storability(method: string, requestHeaders: Headers, status: num
   if (override.pass) return no("pass requested", false);
   // The platform's list of cacheable statuses (RFC 9111 §3: a final status the cache understands).
   if (!CACHEABLE_STATUSES.has(status)) return no(`status ${status} is not cacheable`, false);
-  const { cacheControl, surrogateControl, cdnCacheControl } = responseDirectives(headers);
-  // RFC 9111 §3 and §5.2.2.5: no-store in the response forbids storing.
-  if (cacheControl.has("no-store") || surrogateControl.has("no-store") || cdnCacheControl.has("no-store")) {
-    return no("no-store");
-  }
-  // RFC 9111 §5.2.2.7: a shared cache must not store a private response (unqualified private).
-  if (cacheControl.get("private") === true) return no("private");
+  const { control, surrogateControl } = responseDirectives(headers);
+  // RFC 9111 §3 and §5.2.2.5: no-store in the response forbids storing (RFC 9213 §2.2: in
+  // CDN-Cache-Control when that is present; Surrogate-Control's too, on the platform).
+  if (control.has("no-store") || surrogateControl.has("no-store")) return no("no-store");
+  // RFC 9111 §5.2.2.7: a shared cache must not store a private response (unqualified private;
+  // the qualified form only keeps the listed fields out, see headersToStore). Surrogate-Control
+  // does not lift this: the platform always honours private.
+  if (control.get("private") === true) return no("private");
   // RFC 9111 §4.1: Vary: * never matches a later request.
   if (headers.getAll("vary").some((value) => value.split(",").some((field) => field.trim() === "*"))) return no("Vary: *");
-  // The platform does not cache responses that set cookies (a privacy default, RFC 9111 §7.3).
-  if (headers.has("set-cookie")) return no("Set-Cookie");
+  // The platform does not cache responses that set cookies (a privacy default, RFC 9111 §7.3),
+  // unless no-cache="set-cookie" or private="set-cookie" keeps the cookie out of the stored copy
+  // (RFC 9111 §5.2.2.4, §5.2.2.7).
+  if (headersToStore(headers).has("set-cookie")) return no("Set-Cookie");
   // RFC 9111 §3.5: responses to requests with Authorization only with public, must-revalidate or s-maxage.
-  if (requestHeaders.has("authorization") && !["public", "must-revalidate", "s-maxage"].some((d) => cacheControl.has(d))) {
+  if (requestHeaders.has("authorization") && !["public", "must-revalidate", "s-maxage"].some((d) => control.has(d))) {
     return no("request carried Authorization", false);
   }
   return { store: true };
@@ -148,8 +167,8 @@ export function parseHttpDate(value: string | undefined): number | null {
 /** RFC 9111 §4.2.3: the response's corrected initial age, in seconds. */
 export function initialAge(headers: Headers, timing: Timing): number {
   const date = parseHttpDate(headers.get("date")) ?? timing.responseTime;
-  const ageValue = Number(headers.get("age"));
-  const age = Number.isFinite(ageValue) && ageValue >= 0 ? ageValue : 0;
+  // RFC 9111 §5.1: Age is delta-seconds; an invalid one is ignored (counts as 0).
+  const age = parseDeltaSeconds(headers.get("age")?.trim()) ?? 0;
   const apparentAge = Math.max(0, (timing.responseTime - date) / 1000);
   const responseDelay = (timing.responseTime - timing.requestTime) / 1000;
   return Math.max(apparentAge, age + responseDelay);
@@ -158,13 +177,15 @@ export function initialAge(headers: Headers, timing: Timing): number {
 /**
  * The freshness lifetime, in the platform's order of preference:
  * the guest's override, Surrogate-Control max-age, CDN-Cache-Control
- * (RFC 9213 §2.1: it takes precedence over Cache-Control for a CDN),
+ * (RFC 9213 §2.2: when present it replaces Cache-Control and Expires),
  * Cache-Control s-maxage (RFC 9111 §5.2.2.10: shared caches prefer it),
  * max-age (§5.2.2.1), Expires minus Date (§5.3), else the platform's default
- * TTL (in place of §4.2.2 heuristics).
+ * TTL (in place of §4.2.2 heuristics). The first source present decides: an
+ * invalid value there (negative, not an integer) makes the response stale
+ * rather than falling through to a longer lifetime (RFC 9111 §4.2.1).
  */
 export function freshness(headers: Headers, override: CacheOverride, timing: Timing): Freshness {
-  const { cacheControl, surrogateControl, cdnCacheControl } = responseDirectives(headers);
+  const { control, targeted, surrogateControl } = responseDirectives(headers);
   const age = initialAge(headers, timing);
   let lifetime: number;
   if (override.ttl !== null) {
@@ -172,26 +193,38 @@ export function freshness(headers: Headers, override: CacheOverride, timing: Tim
     lifetime = override.ttl + age;
   } else {
     lifetime =
-      deltaSeconds(surrogateControl, "max-age") ??
-      deltaSeconds(cdnCacheControl, "max-age") ??
-      deltaSeconds(cdnCacheControl, "s-maxage") ??
-      deltaSeconds(cacheControl, "s-maxage") ??
-      deltaSeconds(cacheControl, "max-age") ??
-      expiresLifetime(headers, timing) ??
+      directiveLifetime(surrogateControl, "max-age") ??
+      // RFC 9111 §5.2.2.10: s-maxage before max-age, in CDN-Cache-Control as in Cache-Control (RFC 9213 §2.1).
+      directiveLifetime(control, "s-maxage") ??
+      directiveLifetime(control, "max-age") ??
+      // RFC 9213 §2.2: Expires is ignored along with Cache-Control when CDN-Cache-Control applies.
+      (targeted ? null : expiresLifetime(headers, timing)) ??
       DEFAULT_TTL_SECONDS + age;
   }
-  const firstOf = (name: string) =>
-    deltaSeconds(surrogateControl, name) ?? deltaSeconds(cdnCacheControl, name) ?? deltaSeconds(cacheControl, name) ?? 0;
+  const firstOf = (name: string) => deltaSeconds(surrogateControl, name) ?? deltaSeconds(control, name) ?? 0;
   return {
     initialAge: age,
     lifetime,
     staleWhileRevalidate: override.staleWhileRevalidate ?? firstOf("stale-while-revalidate"),
     staleIfError: firstOf("stale-if-error"),
-    // RFC 9111 §5.2.2.4: unqualified no-cache means every use needs validation.
-    noCache: cacheControl.get("no-cache") === true,
+    // RFC 9111 §5.2.2.4: unqualified no-cache means every use needs validation. A guest's TTL
+    // override, or a Surrogate-Control max-age, says for how long this cache may use it: the
+    // platform's documented pattern is `Cache-Control: no-cache` for browsers alongside
+    // `Surrogate-Control: max-age=N` for the CDN.
+    noCache: override.ttl === null && !surrogateControl.has("max-age") && control.get("no-cache") === true,
     // RFC 9111 §5.2.2.2 and §5.2.2.8: no stale use at all.
-    mustRevalidate: cacheControl.has("must-revalidate") || cacheControl.has("proxy-revalidate"),
+    mustRevalidate: control.has("must-revalidate") || control.has("proxy-revalidate"),
   };
+}
+
+/**
+ * A lifetime directive: its seconds, 0 when present but invalid (RFC 9111
+ * §4.2.1: "consider responses that have invalid freshness information to be
+ * stale"), or null when absent.
+ */
+function directiveLifetime(directives: Directives, name: string): number | null {
+  if (!directives.has(name)) return null;
+  return deltaSeconds(directives, name) ?? 0;
 }
 
 /** RFC 9111 §5.3: Expires minus Date; an invalid Expires means already expired. */
@@ -218,7 +251,9 @@ export interface Lifetimes {
 export function lifetimes(f: Freshness, responseTime: number): Lifetimes {
   // RFC 9111 §4.2: fresh while freshness_lifetime > current_age.
   const staleAt = f.noCache ? responseTime : responseTime + (f.lifetime - f.initialAge) * 1000;
-  const stale = (window: number) => (f.mustRevalidate ? staleAt : staleAt + window * 1000);
+  // RFC 9111 §4.2.4: no stale response where no-cache or must-revalidate forbids it, whatever
+  // stale-while-revalidate or stale-if-error say (RFC 5861 only relaxes freshness).
+  const stale = (window: number) => (f.mustRevalidate || f.noCache ? staleAt : staleAt + window * 1000);
   return { staleAt, staleWhileRevalidateUntil: stale(f.staleWhileRevalidate), staleIfErrorUntil: stale(f.staleIfError) };
 }
 
@@ -252,15 +287,34 @@ export function hasValidators(stored: Headers): boolean {
   return stored.has("etag") || stored.has("last-modified");
 }
 
+/**
+ * RFC 9111 §4.3.4: whether a 304 selects the stored response for update. A
+ * 304 naming an entity tag selects it only if the tags match (strongly when
+ * the 304's is strong, RFC 9110 §8.8.3.2); a 304 without one is taken as the
+ * answer to the validators the cache sent.
+ */
+export function notModifiedSelects(stored: Headers, notModified: Headers): boolean {
+  const tag = notModified.get("etag")?.trim();
+  if (!tag) return true;
+  const storedTag = stored.get("etag")?.trim();
+  if (!storedTag) return false;
+  const weak = (t: string) => t.startsWith("W/");
+  if (!weak(tag)) return !weak(storedTag) && tag === storedTag;
+  return tag.slice(2) === (weak(storedTag) ? storedTag.slice(2) : storedTag);
+}
+
 /** Headers a 304 must not replace (RFC 9111 §3.2: the stored content's own framing and encoding). */
 const KEEP_ON_UPDATE = new Set(["content-length", "content-encoding", "transfer-encoding", "content-range"]);
 
 /**
  * RFC 9111 §4.3.4: a 304 updates the stored response's header fields with
- * those it carries (other than the ones describing the stored content).
+ * those it carries (other than the ones describing the stored content). The
+ * stored Age goes: it was the old response's age, and the freshened one's is
+ * the 304's (RFC 9111 §4.2.3, §5.1). Date the 304 first (`withDate`).
  */
 export function mergeNotModified(stored: Headers, notModified: Headers): Headers {
   const merged = stored.clone();
+  merged.delete("age");
   for (const name of notModified.names()) {
     if (KEEP_ON_UPDATE.has(name)) continue;
     merged.setAll(name, [...notModified.getAll(name)]);
@@ -268,13 +322,39 @@ export function mergeNotModified(stored: Headers, notModified: Headers): Headers
   return merged;
 }
 
-/** RFC 9111 §3.1: header fields a cache must not store (hop-by-hop and those named by no-cache/private). */
+/**
+ * RFC 9110 §6.6.1: a recipient with a clock that caches a response without
+ * a Date adds one, set to when the response was received.
+ */
+export function withDate(headers: Headers, responseTime: number): Headers {
+  if (headers.has("date")) return headers;
+  const dated = headers.clone();
+  dated.set("date", new Date(responseTime).toUTCString());
+  return dated;
+}
+
+/** RFC 9110 §7.6.1: fields that describe one connection, not the message. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"];
+
+/** The fields of an origin response passed on to the client that fetched it: all but the hop-by-hop ones. */
+export function headersToForward(headers: Headers): Headers {
+  const forwarded = headers.clone();
+  for (const hop of HOP_BY_HOP) forwarded.delete(hop);
+  return forwarded;
+}
+
+/**
+ * RFC 9111 §3.1: header fields a cache must not store: hop-by-hop ones, and
+ * those named by a qualified no-cache or private (§5.2.2.4, §5.2.2.7), in
+ * Cache-Control or CDN-Cache-Control (dropping more is always safe).
+ */
 export function headersToStore(headers: Headers): Headers {
-  const stored = headers.clone();
-  for (const hop of ["connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"]) stored.delete(hop);
-  const { cacheControl } = responseDirectives(headers);
-  for (const qualified of ["no-cache", "private"]) {
-    for (const name of fieldNames(cacheControl, qualified) ?? []) stored.delete(name);
+  const stored = headersToForward(headers);
+  const { cacheControl, cdnCacheControl } = responseDirectives(headers);
+  for (const directives of [cacheControl, cdnCacheControl]) {
+    for (const qualified of ["no-cache", "private"]) {
+      for (const name of fieldNames(directives, qualified) ?? []) stored.delete(name);
+    }
   }
   return stored;
 }
@@ -331,21 +411,27 @@ function safeHost(uri: string): string | null {
 
 // ---- surrogate keys ----
 
-/** The platform's limits on surrogate keys: each at most 1024 bytes, 16 KiB of keys per object. */
+/** The platform's limits on surrogate keys: each at most 1024 bytes, a Surrogate-Key header at most 16 KiB. */
 export const MAX_SURROGATE_KEY_BYTES = 1024;
 export const MAX_SURROGATE_KEYS_BYTES = 16 * 1024;
 
-/** Surrogate keys of an object: the response's Surrogate-Key header and the override's, within the limits. */
+/**
+ * Surrogate keys of an object: the response's Surrogate-Key header (its
+ * lines joined) and the override's, each read within the platform's limits:
+ * parsing a header stops at the first key longer than 1024 bytes or not
+ * entirely within its first 16 KiB, ignoring that key and the rest.
+ * Header values are latin1 strings: one character, one byte.
+ */
 export function surrogateKeys(headers: Headers, override: CacheOverride): string[] {
-  const values = [...headers.getAll("surrogate-key")];
+  const values = [headers.getAll("surrogate-key").join(" ")];
   if (override.surrogateKey) values.push(override.surrogateKey);
   const keys = new Set<string>();
-  let total = 0;
-  for (const key of values.flatMap((value) => value.split(/\s+/))) {
-    if (!key || Buffer.byteLength(key) > MAX_SURROGATE_KEY_BYTES || keys.has(key)) continue;
-    total += Buffer.byteLength(key) + 1;
-    if (total > MAX_SURROGATE_KEYS_BYTES) break;
-    keys.add(key);
+  for (const value of values) {
+    for (const match of value.matchAll(/[^ \t]+/g)) {
+      const key = match[0];
+      if (key.length > MAX_SURROGATE_KEY_BYTES || match.index + key.length > MAX_SURROGATE_KEYS_BYTES) break;
+      keys.add(key);
+    }
   }
   return [...keys];
 }

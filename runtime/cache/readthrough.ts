@@ -14,10 +14,12 @@ import {
   freshness,
   HIT_FOR_PASS_SECONDS,
   hasValidators,
+  headersToForward,
   headersToStore,
   invalidationTargets,
   lifetimes,
   mergeNotModified,
+  notModifiedSelects,
   primaryKey,
   secondaryKey,
   shouldLookUp,
@@ -25,6 +27,7 @@ import {
   surrogateKeys,
   usability,
   varyRule,
+  withDate,
 } from "./policy.ts";
 import type { CacheObject, CacheStore } from "./store.ts";
 
@@ -64,6 +67,8 @@ export interface ReadthroughOptions {
   metrics?: CacheMetrics;
   /** Reports errors of work no client waits on (background revalidations). */
   onBackgroundError?: (error: Error) => void;
+  /** Called when a stored object is complete, or refreshed by a revalidation (persistence writes it). */
+  onStored?: (object: CacheObject) => void;
 }
 
 export class Readthrough {
@@ -72,12 +77,14 @@ export class Readthrough {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, InFlight>();
   private readonly onBackgroundError: (error: Error) => void;
+  private readonly onStored: (object: CacheObject) => void;
 
   constructor(options: ReadthroughOptions) {
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.metrics = options.metrics ?? new CacheMetrics();
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
+    this.onStored = options.onStored ?? (() => {});
   }
 
   async send(request: CacheRequest, origin: Origin): Promise<OriginResponse> {
@@ -133,14 +140,16 @@ export class Readthrough {
     origin: Origin,
   ): Promise<OriginResponse> {
     let settle!: (outcome: FetchOutcome) => void;
-    this.inFlight.set(key, { done: new Promise((resolve) => (settle = resolve)) });
+    const entry: InFlight = { done: new Promise((resolve) => (settle = resolve)) };
+    this.inFlight.set(key, entry);
     let outcome: FetchOutcome = "failed";
     try {
       const result = await this.fetchFromOrigin(primary, stale, request, requestHeaders, origin, { withBody: true });
       outcome = result.outcome;
       return result.response;
     } finally {
-      this.inFlight.delete(key);
+      // A request that gave up waiting may have put its own fetch in our place: leave that one.
+      if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
       settle(outcome);
     }
   }
@@ -150,7 +159,8 @@ export class Readthrough {
     const key = collapseKey(primary, stale);
     if (this.inFlight.has(key)) return;
     let settle!: (outcome: FetchOutcome) => void;
-    this.inFlight.set(key, { done: new Promise((resolve) => (settle = resolve)) });
+    const entry: InFlight = { done: new Promise((resolve) => (settle = resolve)) };
+    this.inFlight.set(key, entry);
     let outcome: FetchOutcome = "failed";
     const revalidation = this.fetchFromOrigin(primary, stale, { head: { ...head, method: "GET" }, override }, requestHeaders, origin, {
       withBody: false,
@@ -162,7 +172,7 @@ export class Readthrough {
       })
       .catch((error: Error) => this.onBackgroundError(error))
       .finally(() => {
-        this.inFlight.delete(key);
+        if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
         settle(outcome);
       });
     void revalidation;
@@ -204,10 +214,17 @@ export class Readthrough {
       response.body?.resume();
       return { response: this.serveStaleIfError(stale, head.method), outcome: "failed" };
     }
+    if (response.status === 304 && conditional && stale && !notModifiedSelects(stale.headers, headers)) {
+      // RFC 9111 §4.3.4: a 304 for another representation updates nothing; ask again, unconditionally.
+      response.body?.resume();
+      this.store.remove(stale);
+      this.metrics.misses--; // counted again by the retry
+      return this.fetchFromOrigin(primary, undefined, request, requestHeaders, origin, options);
+    }
     if (response.status === 304 && conditional && stale) {
       // RFC 9111 §4.3.4: freshen the stored response with the 304's headers.
       response.body?.resume();
-      const merged = mergeNotModified(stale.headers, headers);
+      const merged = mergeNotModified(stale.headers, withDate(headers, responseTime));
       const fresh = freshness(merged, override, { requestTime, responseTime });
       stale.headers = headersToStore(merged);
       stale.freshness = fresh;
@@ -216,24 +233,28 @@ export class Readthrough {
       stale.deleteAt = deleteAt(stale);
       this.metrics.revalidated++;
       this.metrics.misses--;
-      this.store.insert(stale);
+      if (this.store.insert(stale)) this.onStored(stale);
       return { response: this.serve(stale, head.method, "revalidated", false), outcome: "stored" };
     }
     const verdict = storability(head.method, requestHeaders, response.status, headers, override);
     if (!verdict.store) {
+      // The response forbids storing: whatever was stored for this request is superseded. Otherwise
+      // (a HEAD, an error status, a 304 to the client's own conditional) the stored copy stays usable.
       if (verdict.hitForPass) this.store.markHitForPass(primary, HIT_FOR_PASS_SECONDS);
-      if (stale) this.store.remove(stale);
+      if (stale && verdict.hitForPass) this.store.remove(stale);
       const note = `fwd=${stale ? "stale" : "uri-miss"}; fwd-status=${response.status}; detail="${verdict.reason}"`;
       return { response: withCacheHeaders(response, [["x-cache", "MISS"], ["cache-status", `Outpost; ${note}`]]), outcome: "uncacheable" };
     }
-    const fresh = freshness(headers, override, { requestTime, responseTime });
-    const rule = varyRule(headers);
+    // RFC 9110 §6.6.1: a cached response without a Date is dated on receipt.
+    const dated = withDate(headers, responseTime);
+    const fresh = freshness(dated, override, { requestTime, responseTime });
+    const rule = varyRule(dated);
     const object: CacheObject = {
       primary,
       varyRule: rule,
       secondary: secondaryKey(rule, requestHeaders),
       status: response.status,
-      headers: headersToStore(headers),
+      headers: headersToStore(dated),
       body: new GrowingBody(),
       userMetadata: new Uint8Array(0),
       surrogateKeys: surrogateKeys(headers, override),
@@ -250,17 +271,23 @@ export class Readthrough {
       // Too large to keep: this response goes through, and others wait no longer.
       return { response: withCacheHeaders(response, [["x-cache", "MISS"], ["cache-status", `Outpost; fwd=uri-miss; detail="too large to store"`]]), outcome: "uncacheable" };
     }
+    // A new Vary put the object under another secondary key: the stale variant it replaces goes.
+    if (stale) this.store.remove(stale);
     this.fill(object, response);
-    return { response: this.serve(object, head.method, stale ? "stale-miss" : "miss", false), outcome: "stored" };
+    // The client whose request fetched it gets every field, those kept out of the stored copy
+    // (no-cache="…", private="…": RFC 9111 §5.2.2.4, §5.2.2.7) included.
+    const forwarded = headersToForward(dated);
+    return { response: this.serve(object, head.method, stale ? "stale-miss" : "miss", false, forwarded), outcome: "stored" };
   }
 
   /** Copies the origin's body into the stored object as it arrives; readers follow along. */
   private fill(object: CacheObject, response: OriginResponse): void {
     const source = response.body;
-    if (!source) {
+    const end = () => {
       object.body.end(response.trailers());
-      return;
-    }
+      this.onStored(object);
+    };
+    if (!source) return end();
     source.on("data", (chunk: Uint8Array) => {
       const more = object.body.append(chunk);
       // Outgrown what the store keeps: keep streaming to the readers it has, but drop it.
@@ -275,7 +302,7 @@ export class Readthrough {
         object.body.whenDrained(() => source.resume());
       }
     });
-    source.on("end", () => object.body.end(response.trailers()));
+    source.on("end", end);
     source.on("error", (error: Error) => {
       // A body cut short must never be served as complete (nothing poisoned).
       object.body.fail(error);
@@ -294,6 +321,8 @@ export class Readthrough {
     method: string,
     how: "hit" | "stale-while-revalidate" | "stale-if-error" | "miss" | "stale-miss" | "revalidated",
     collapsed: boolean,
+    /** The origin's fields, for the client whose request fetched the object; others get the stored ones. */
+    fields: Headers = object.headers,
   ): OriginResponse {
     const now = this.now();
     const isHit = how === "hit" || how === "stale-while-revalidate" || how === "stale-if-error";
@@ -313,7 +342,7 @@ export class Readthrough {
       "stale-miss": `fwd=stale; fwd-status=${object.status}; stored`,
       revalidated: `fwd=stale; fwd-status=304; stored`,
     }[how];
-    const headers = object.headers.clone();
+    const headers = fields.clone();
     headers.set("age", String(currentAge(object.freshness, object.responseTime, now)));
     headers.set("x-cache", isHit ? "HIT" : "MISS");
     headers.set("x-cache-hits", String(object.hits));

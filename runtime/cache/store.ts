@@ -41,6 +41,10 @@ export interface StoreOptions {
   now?: () => number;
   /** Called when an object is dropped to make room. */
   onEvict?: (object: CacheObject) => void;
+  /** Called whenever an object leaves the store, for whatever reason (persistence follows it). */
+  onRemove?: (object: CacheObject) => void;
+  /** Called when a soft purge marks a stored object stale (persistence saves the change). */
+  onSoftPurge?: (object: CacheObject) => void;
 }
 
 export interface StoreStats {
@@ -58,6 +62,9 @@ function headerBytes(object: CacheObject): number {
 
 const fullKey = (primary: string, secondary: string) => `${primary}\n${secondary}`;
 
+/** Momentarily stands in for an object whose size changed (see `grew`); never seen outside it. */
+const RESIZING = {} as CacheObject;
+
 export class CacheStore {
   private readonly lru: LRUCache<string, CacheObject>;
   /** The newest vary rule seen for each primary key. */
@@ -72,11 +79,15 @@ export class CacheStore {
   readonly maxObjectBytes: number;
   private evictions = 0;
   private readonly onEvict: (object: CacheObject) => void;
+  private readonly onRemove: (object: CacheObject) => void;
+  private readonly onSoftPurge: (object: CacheObject) => void;
 
   constructor(options: StoreOptions) {
     this.now = options.now ?? Date.now;
     this.maxObjectBytes = Math.min(options.maxObjectBytes ?? Infinity, options.maxBytes);
     this.onEvict = options.onEvict ?? (() => {});
+    this.onRemove = options.onRemove ?? (() => {});
+    this.onSoftPurge = options.onSoftPurge ?? (() => {});
     this.lru = new LRUCache<string, CacheObject>({
       maxSize: options.maxBytes,
       sizeCalculation: (object) => Math.max(1, headerBytes(object) + object.body.length),
@@ -89,6 +100,7 @@ export class CacheStore {
           this.evictions++;
           this.onEvict(object);
         }
+        this.onRemove(object);
       },
     });
     this.hitForPass = new LRUCache<string, number>({ max: 100_000 });
@@ -132,13 +144,48 @@ export class CacheStore {
       this.lru.delete(key);
       return false;
     }
-    this.lru.set(key, object); // recomputes its size, evicting others as needed
+    // lru-cache re-measures an entry only when its value changes: a stand-in first, then the
+    // object again, recomputes its size and evicts others as needed (noDisposeOnSet: no dispose).
+    this.lru.set(key, RESIZING, { size: 1 });
+    this.lru.set(key, object);
     return true;
+  }
+
+  /** Whether this very object is stored (not replaced or dropped). */
+  holds(object: CacheObject): boolean {
+    return this.lru.peek(fullKey(object.primary, object.secondary)) === object;
   }
 
   remove(object: CacheObject): void {
     const key = fullKey(object.primary, object.secondary);
     if (this.lru.peek(key) === object) this.lru.delete(key);
+  }
+
+  /**
+   * Changes a stored object in place (its headers, lifetimes, surrogate keys:
+   * not its primary or secondary key, nor its body), keeping the surrogate-key
+   * index and its size in step. Its body stays with it, for readers to come.
+   * False, with nothing changed, when the object is not stored.
+   */
+  refresh(object: CacheObject, change: (object: CacheObject) => void): boolean {
+    const key = fullKey(object.primary, object.secondary);
+    if (this.lru.peek(key) !== object) return false;
+    for (const surrogate of object.surrogateKeys) {
+      const tagged = this.bySurrogateKey.get(surrogate);
+      tagged?.delete(key);
+      if (tagged?.size === 0) this.bySurrogateKey.delete(surrogate);
+    }
+    change(object);
+    this.index(key, object);
+    // Re-measured as in `grew` (no dispose: the object stays).
+    this.lru.set(key, RESIZING, { size: 1 });
+    this.lru.set(key, object);
+    return true;
+  }
+
+  /** The vary rule lookups of a primary key use now (that of its newest stored variant), if any. */
+  varyRuleOf(primary: string): readonly string[] | undefined {
+    return this.varyRules.get(primary);
   }
 
   markHitForPass(primary: string, seconds: number): void {
@@ -182,8 +229,10 @@ export class CacheStore {
       const object = this.lru.peek(key);
       if (!object) continue;
       count++;
-      if (soft) markStale(object, now);
-      else this.lru.delete(key);
+      if (soft) {
+        markStale(object, now);
+        this.onSoftPurge(object);
+      } else this.lru.delete(key);
     }
     return count;
   }

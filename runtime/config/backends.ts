@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BackendHealth } from "../abi/constants.ts";
+import type { BackendTuning } from "../backends/dynamic-spec.ts";
 import {
   checkKeys,
   ConfigError,
@@ -50,6 +51,8 @@ export interface BackendConfig {
   betweenBytesTimeoutMs: number;
   /** `$backend_health` value reported to the guest. */
   health: number;
+  /** Only for backends a guest registers at run time (runtime/backends/dynamic.ts). */
+  tuning?: BackendTuning;
 }
 
 export function parseBackends(value: unknown, where: string, dir: string): BackendConfig[] {

@@ -4,6 +4,7 @@
 // Bodies that live on the main thread (a client's request body, an origin's
 // response body) are named by a numeric id; the worker reads them on demand
 // and can hand them back unread, so a proxied body never crosses threads.
+import type { KeepaliveSpec } from "../backends/dynamic-spec.ts";
 import type { ServiceData } from "../stores/service-data.ts";
 
 /** A request or response head as it crosses threads. Header lists are flat [name, value, ...]. */
@@ -80,6 +81,10 @@ export interface BackendSummary {
   health: number;
   sslMinVersion: number | null;
   sslMaxVersion: number | null;
+  /** Registered by a guest at run time (`register_dynamic_backend`). */
+  dynamic?: boolean;
+  /** Keepalive settings a dynamic backend asked for (`fastly_backend::get_*keepalive*`). */
+  keepalive?: KeepaliveSpec | null;
 }
 
 export type GuestOutcome =

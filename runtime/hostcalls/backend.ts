@@ -7,7 +7,7 @@ import type { HostModule } from "./host-module.ts";
 
 function backendNamed(s: Session, ptr: number, len: number): BackendSummary {
   const name = s.mem.string(ptr, len);
-  const backend = s.service.backends.find((candidate) => candidate.name === name);
+  const backend = s.backend(name);
   if (!backend) throw new HostError(Status.INVAL, `unknown backend ${name}`);
   return backend;
 }
@@ -25,11 +25,11 @@ function u32Getter(read: (backend: BackendSummary) => number | null) {
 export const fastlyBackend: HostModule = {
   exists(s, ptr, len, out) {
     const name = s.mem.string(ptr, len);
-    s.mem.u32(out, s.service.backends.some((backend) => backend.name === name) ? 1 : 0);
+    s.mem.u32(out, s.backend(name) ? 1 : 0);
     return Status.OK;
   },
   is_healthy: u32Getter((b) => b.health),
-  is_dynamic: u32Getter(() => 0),
+  is_dynamic: u32Getter((b) => (b.dynamic ? 1 : 0)),
   is_ssl: u32Getter((b) => (b.ssl ? 1 : 0)),
   get_host(s, ptr, len, buf, max, nOut) {
     return writeValue(s.mem, buf, max, nOut, utf8(backendNamed(s, ptr, len).host));
@@ -48,10 +48,11 @@ export const fastlyBackend: HostModule = {
   get_between_bytes_timeout_ms: u32Getter((b) => b.betweenBytesTimeoutMs),
   get_ssl_min_version: u32Getter((b) => (b.ssl ? b.sslMinVersion : null)),
   get_ssl_max_version: u32Getter((b) => (b.ssl ? b.sslMaxVersion : null)),
-  // Connection reuse is on with undici's defaults; TCP keepalive probes are the OS's.
-  get_http_keepalive_time: u32Getter(() => 4000),
-  get_tcp_keepalive_enable: u32Getter(() => 0),
-  get_tcp_keepalive_interval: u32Getter(() => 0),
-  get_tcp_keepalive_probes: u32Getter(() => 0),
-  get_tcp_keepalive_time: u32Getter(() => 0),
+  // Connection reuse is on with undici's defaults; TCP keepalive probes are the OS's,
+  // unless a dynamic backend asked for its own.
+  get_http_keepalive_time: u32Getter((b) => b.keepalive?.httpKeepaliveMs ?? 4000),
+  get_tcp_keepalive_enable: u32Getter((b) => (b.keepalive?.tcpKeepalive ? 1 : 0)),
+  get_tcp_keepalive_interval: u32Getter((b) => b.keepalive?.tcpIntervalSecs ?? 0),
+  get_tcp_keepalive_probes: u32Getter((b) => b.keepalive?.tcpProbes ?? 0),
+  get_tcp_keepalive_time: u32Getter((b) => b.keepalive?.tcpTimeSecs ?? 0),
 };

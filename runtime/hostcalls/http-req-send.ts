@@ -19,8 +19,8 @@ function startSend(s: Session, h: number, b: number, backendPtr: number, backend
   const backend = s.mem.string(backendPtr, backendLen);
   const request = s.requests.get(h);
   const body = s.bufferedBody(b);
-  if (!s.service.backends.some((candidate) => candidate.name === backend)) {
-    const known = s.service.backends.map((candidate) => candidate.name).join(", ") || "none";
+  if (!s.backend(backend)) {
+    const known = [...s.service.backends.map((candidate) => candidate.name), ...s.dynamicBackends.keys()].join(", ") || "none";
     s.link.log(s.rid, "stderr", `unknown backend "${backend}" (defined: ${known})`);
     throw new HostError(Status.INVAL, `unknown backend ${backend}`);
   }

@@ -14,6 +14,7 @@ import {
   tlsUnknown,
   writeFalse,
 } from "./downstream-calls.ts";
+import { dynamicBackendCalls } from "./dynamic-backend.ts";
 import { headerCalls } from "./header-calls.ts";
 import type { HostModule } from "./host-module.ts";
 import { sendCalls } from "./http-req-send.ts";
@@ -113,6 +114,7 @@ export const fastlyHttpReq: HostModule = {
   },
 
   ...sendCalls,
+  ...dynamicBackendCalls,
 
   // Deprecated forms of the `fastly_http_downstream` calls, implying the client request.
   downstream_client_ip_addr: (s, out, nOut) => clientIp(s, out, nOut),

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GuestWorker } from "../engine/worker-pool.ts";
 import type { DownstreamInfo, RemoteBodyInfo, RequestHead } from "../engine/protocol.ts";
 import { HttpVersion } from "../abi/constants.ts";
+import { takeClientIp } from "./client-ip.ts";
 import type { StreamSink } from "./stream-sink.ts";
 
 /** RFC 9110 §9.2.1: methods a client expects to have no effect. */
@@ -35,6 +36,8 @@ export class Exchange {
   readonly pendingSends = new Set<AbortController>();
   /** Streams this guest writes to (its response, its origin request bodies). */
   readonly sinks = new Set<StreamSink>();
+  /** Lets go of main-thread state the guest held (cache handles, ...): run when its run ends or is replayed. */
+  readonly cleanups = new Set<() => void>();
   wallTimer: NodeJS.Timeout | undefined;
   /** Time from arrival to the end of the response, once the response is over. */
   responseMs: number | null = null;
@@ -43,7 +46,8 @@ export class Exchange {
   /** Why the run ended abnormally, for the request log line. */
   note: string | undefined;
 
-  constructor(rid: number, req: IncomingMessage, res: ServerResponse, moduleId: string, body: RemoteBodyInfo | null) {
+  /** `clientIpHeader`: take the client address from X-Outpost-Client-IP (runtime/server/client-ip.ts). */
+  constructor(rid: number, req: IncomingMessage, res: ServerResponse, moduleId: string, body: RemoteBodyInfo | null, clientIpHeader = false) {
     this.rid = rid;
     this.req = req;
     this.res = res;
@@ -51,18 +55,20 @@ export class Exchange {
     this.body = body;
     const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
     const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
+    const override = clientIpHeader ? takeClientIp(req.rawHeaders) : null;
+    const rawHeaders = override?.rawHeaders ?? req.rawHeaders;
     this.head = {
       method: req.method ?? "GET",
       // The guest sees an absolute URI, as on the platform.
       uri: `${tls ? "https" : "http"}://${host}${req.url ?? "/"}`,
       version: req.httpVersion === "1.0" ? HttpVersion.HTTP_10 : HttpVersion.HTTP_11,
-      headers: req.rawHeaders,
+      headers: rawHeaders,
     };
     const originalHeaderNames: string[] = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) originalHeaderNames.push(req.rawHeaders[i]);
+    for (let i = 0; i < rawHeaders.length; i += 2) originalHeaderNames.push(rawHeaders[i]);
     this.info = {
       requestId: rid.toString(16).padStart(32, "0"),
-      clientAddress: req.socket.remoteAddress ?? "",
+      clientAddress: override?.address ?? req.socket.remoteAddress ?? "",
       serverAddress: req.socket.localAddress ?? "",
       serverPort: req.socket.localPort ?? 0,
       originalHeaderNames,

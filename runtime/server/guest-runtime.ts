@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpVersion } from "../abi/constants.ts";
 import { HostError, SendError, Status } from "../abi/status.ts";
 import type { Backends } from "../backends/backend.ts";
+import type { DynamicBackends } from "../backends/dynamic.ts";
 import { gunzipped, sendUpstream } from "../backends/upstream.ts";
 import { cacheOverride } from "../cache/override.ts";
 import type { Origin, OriginResponse, Readthrough } from "../cache/readthrough.ts";
@@ -34,6 +35,8 @@ import { StreamSink } from "./stream-sink.ts";
 export interface GuestRuntimeOptions {
   module: LoadedModule;
   backends: Backends;
+  /** Backends guests register at run time (`register_dynamic_backend`). */
+  dynamicBackends?: DynamicBackends;
   /** The readthrough cache every backend send goes through. */
   cache: Readthrough;
   /** Main-thread services host calls can invoke. */
@@ -46,6 +49,8 @@ export interface GuestRuntimeOptions {
   /** Worker threads (default: one per core). */
   workers?: number;
   unknownImports: UnknownImportPolicy;
+  /** Take the client address from an X-Outpost-Client-IP header (local testing only). */
+  clientIpHeader?: boolean;
 }
 
 /** After a wall-time abort, how long the guest gets to wind down before its client is answered anyway. */
@@ -92,6 +97,11 @@ export class GuestRuntime {
     this.pool.updateService(this.moduleId, this.service);
   }
 
+  /** Replaces some stores' data (a reloaded config store, say) and keeps the rest, as one new version. */
+  updateData(patch: Partial<ServiceData>): void {
+    this.updateService({ data: { ...this.service.data, ...patch } });
+  }
+
   get workerCount(): number {
     return this.pool.size;
   }
@@ -113,7 +123,7 @@ export class GuestRuntime {
           release: () => req.resume(),
         })
       : null;
-    const exchange = new Exchange(rid, req, res, this.moduleId, body);
+    const exchange = new Exchange(rid, req, res, this.moduleId, body, this.options.clientIpHeader);
     this.exchanges.set(rid, exchange);
     res.on("close", () => {
       exchange.responseMs = performance.now() - exchange.started;
@@ -246,7 +256,7 @@ export class GuestRuntime {
       this.discard(message.body, sink);
       throw new HostError(Status.ERROR, "the request has ended");
     }
-    const backend = this.options.backends.get(message.backend);
+    const backend = this.options.backends.get(message.backend) ?? this.options.dynamicBackends?.get(exchange, message.backend);
     if (!backend) {
       this.discard(message.body, sink);
       throw new HostError(Status.INVAL, `unknown backend ${message.backend}`);
@@ -319,6 +329,8 @@ export class GuestRuntime {
     exchange.worker?.running.delete(exchange.rid);
     this.bodies.releaseOwnedBy(exchange.rid);
     for (const sink of exchange.sinks) sink.finish(true, null);
+    for (const cleanup of exchange.cleanups) cleanup();
+    exchange.cleanups.clear();
     // Origin requests the guest can no longer use are dropped; bodies already flowing to the client are not.
     for (const abort of exchange.pendingSends) abort.abort();
     if (outcome.kind !== "ok") {
@@ -348,6 +360,8 @@ export class GuestRuntime {
         this.bodies.releaseOwnedBy(rid, exchange.body?.id);
         for (const sink of exchange.sinks) sink.finish(true, null);
         exchange.sinks.clear();
+        for (const cleanup of exchange.cleanups) cleanup();
+        exchange.cleanups.clear();
         this.dispatch(exchange);
       } else {
         this.finish(exchange, { kind: "limit", limit: "cpu", message: `the guest's worker was stopped: ${reason}` });

@@ -12,24 +12,26 @@ export function hasNoBody(status: number, method: string): boolean {
   return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-export function responseHeaders(head: ResponseHead, manualFraming: boolean, body: AssembledBody): string[] {
+export function responseHeaders(head: ResponseHead, manualFraming: boolean, body: AssembledBody, method = "GET"): string[] {
   const flat: string[] = [];
   let framedByGuest = false;
   for (let i = 0; i + 1 < head.headers.length; i += 2) {
     const name = head.headers[i];
-    const keepFraming = manualFraming && (name === "content-length" || name === "transfer-encoding");
+    // RFC 9110 §8.6: a HEAD response's Content-Length is the length a GET would have had.
+    const keepFraming = (manualFraming && (name === "content-length" || name === "transfer-encoding")) || (method === "HEAD" && name === "content-length");
     if (HOP_BY_HOP.has(name) && !keepFraming && !(name === "connection" && head.headers[i + 1] === "close")) continue;
     if (keepFraming) framedByGuest = true;
     flat.push(name, head.headers[i + 1]);
   }
-  if (!framedByGuest && body.length !== null && !(head.status === 204 || head.status === 304 || head.status < 200)) {
+  // A HEAD response carries no content to measure: only a length the guest (or origin) gave is true.
+  if (!framedByGuest && method !== "HEAD" && body.length !== null && !(head.status === 204 || head.status === 304 || head.status < 200)) {
     flat.push("content-length", String(body.length));
   }
   return flat;
 }
 
 export async function writeResponse(res: ServerResponse, method: string, head: ResponseHead, manualFraming: boolean, body: AssembledBody): Promise<void> {
-  res.writeHead(head.status, responseHeaders(head, manualFraming, body));
+  res.writeHead(head.status, responseHeaders(head, manualFraming, body, method));
   if (hasNoBody(head.status, method)) {
     body.release();
     res.end();

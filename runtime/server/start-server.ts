@@ -3,6 +3,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Backends } from "../backends/backend.ts";
+import { DynamicBackends } from "../backends/dynamic.ts";
 import type { Manifest } from "../config/manifest.ts";
 import type { UnknownImportPolicy } from "../engine/linker.ts";
 import { loadModule, readModuleFile } from "../engine/module-loader.ts";
@@ -10,10 +11,24 @@ import type { GuestLimits } from "../engine/protocol.ts";
 import { guestEnvironment } from "./guest-env.ts";
 import { Readthrough } from "../cache/readthrough.ts";
 import { CacheStore } from "../cache/store.ts";
+import { CoreCache } from "../cache/core-cache.ts";
+import { HttpCacheApi } from "../cache/http-cache-api.ts";
+import { CachePersistence } from "../cache/persistence.ts";
+import { type AdminAddress, type AdminServer, startAdminServer } from "../admin/admin-server.ts";
+import { purgeMethodHandler } from "../admin/purge-method.ts";
+import { RequestCounters } from "../admin/request-counters.ts";
 import { GuestRuntime } from "./guest-runtime.ts";
 import { hostServices } from "./services.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
+import { configStoreData, parseConfigStores } from "../config/config-stores.ts";
+import { parseSecretStores } from "../config/secret-stores.ts";
+import { parseDeviceDetection } from "../config/device-detection.ts";
+import { parseGeolocation } from "../config/geolocation.ts";
+import { watchConfigStores } from "../stores/config-watch.ts";
+import { EMPTY_SERVICE_DATA, type ServiceData } from "../stores/service-data.ts";
+import { parseKvStores } from "../config/kv-stores.ts";
+import { KvDatabase } from "../stores/kv-database.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -35,6 +50,16 @@ export interface ServerOptions {
   workers?: number;
   logger?: Logger;
   unknownImports?: UnknownImportPolicy;
+  /** Directory that keeps the HTTP cache across restarts (`--cache-dir`). */
+  cacheDir?: string;
+  /** Where the admin API (purges, /metrics, /health) listens; none when absent. */
+  admin?: AdminAddress;
+  /** Token the admin API and `PURGE` requests require in a `Fastly-Key` header. */
+  adminToken?: string;
+  /** Take the client address guests see from an X-Outpost-Client-IP request header (local testing; runtime/server/client-ip.ts). */
+  clientIpHeader?: boolean;
+  /** Directory that keeps the KV stores across restarts (`--state-dir`); in memory when absent. */
+  stateDir?: string;
 }
 
 export interface RunningServer {
@@ -43,6 +68,8 @@ export interface RunningServer {
   port: number;
   runtime: GuestRuntime;
   cache: Readthrough;
+  /** The admin API's base URL, when it runs. */
+  admin: { url: string; port: number } | null;
   close(): Promise<void>;
 }
 
@@ -50,6 +77,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? consoleLogger();
   const limits: GuestLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const unknownImports = options.unknownImports ?? "error";
+  // Store data is read and checked first: a mistake in it stops the start with one clear message.
+  const configStores = parseConfigStores(options.manifest);
+  const data: ServiceData = {
+    ...EMPTY_SERVICE_DATA,
+    configStores: configStoreData(configStores.stores),
+    secretStores: parseSecretStores(options.manifest),
+    geolocation: parseGeolocation(options.manifest, (message) => logger.warn(message)),
+    deviceDetection: parseDeviceDetection(options.manifest, (message) => logger.warn(message)),
+  };
+  const kvStores = parseKvStores(options.manifest.localServer, options.manifest.path ?? "fastly.toml", options.manifest.dir);
   const bytes = typeof options.wasm === "string" ? readModuleFile(options.wasm) : options.wasm;
   const module = await loadModule(bytes, {
     memoryBytes: limits.memoryBytes,
@@ -57,23 +94,59 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     name: typeof options.wasm === "string" ? options.wasm : "module",
   });
   for (const warning of options.manifest.warnings) logger.warn(warning);
+  for (const warning of configStores.warnings) logger.warn(warning);
   const backends = new Backends(options.manifest.backends);
   const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const now = options.clock ?? Date.now;
+  // KV stores live in the state directory when there is one (and a store to keep), else in memory.
+  const kv = KvDatabase.open({ dir: kvStores.length > 0 ? (options.stateDir ?? null) : null, now, warn: (message) => logger.warn(message) });
+  const seeded = kv.declareStores(kvStores);
+  if (kv.path) logger.info(`kv: ${kvStores.length} store${kvStores.length === 1 ? "" : "s"} kept in ${kv.path} (${seeded.seeded} seeded, ${seeded.kept} kept as the app left them)`);
+  // --cache-dir: the store says what leaves it, the readthrough what completes.
+  const persistence = options.cacheDir ? new CachePersistence({ dir: options.cacheDir, now, warn: (message) => logger.warn(message) }) : null;
+  const store = new CacheStore({
+    maxBytes: cacheBytes,
+    maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes),
+    now,
+    onRemove: persistence?.removed,
+    onSoftPurge: persistence?.saved,
+  });
+  if (persistence) {
+    const loaded = await persistence.load(store);
+    logger.info(`cache: ${loaded.loaded} objects loaded from ${persistence.dir}${loaded.expired ? ` (${loaded.expired} expired dropped)` : ""}`);
+  }
   const cache = new Readthrough({
-    store: new CacheStore({ maxBytes: cacheBytes, maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes), now }),
+    store,
     now,
     onBackgroundError: (error) => logger.warn(`background revalidation failed: ${error.message}`),
+    onStored: persistence?.saved,
   });
-  const services = hostServices({ cache });
-  const runtime = new GuestRuntime({ module, backends, cache, services, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports });
+  const httpCache = new HttpCacheApi({ store: cache.store, now, metrics: cache.metrics, onStored: persistence?.saved });
+  const dynamicBackends = new DynamicBackends({ staticNames: options.manifest.backends.map((backend) => backend.name) });
+  const services = hostServices({ cache, coreCache: new CoreCache({ store: cache.store, now }), httpCache, dynamicBackends, kv });
+  const runtime = new GuestRuntime({ module, backends, dynamicBackends, cache, services, data, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports, clientIpHeader: options.clientIpHeader });
   await runtime.ready();
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, runtime.handle);
+  // JSON config stores are read again when their files change.
+  const configWatch = watchConfigStores(configStores.stores, { logger, update: (stores) => runtime.updateData({ configStores: stores }) });
+  const requests = new RequestCounters();
+  const purge = purgeMethodHandler(cache, options.adminToken);
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+    requests.track(res);
+    // The platform answers PURGE requests itself, before any guest runs.
+    if (req.method === "PURGE") return purge(req, res);
+    runtime.handle(req, res);
+  });
+  let admin: AdminServer | null = null;
   try {
     await listen(server, options.port ?? 7676, options.host ?? "127.0.0.1");
+    if (options.admin) admin = await startAdminServer(options.admin, { cache, token: options.adminToken, requests, logger, kv });
   } catch (error) {
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    configWatch.close();
     await runtime.close();
     await backends.close();
+    await dynamicBackends.close();
+    await kv.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -83,11 +156,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     runtime,
     cache,
+    admin: admin && { url: admin.url, port: admin.port },
     async close() {
+      await admin?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      configWatch.close();
       await runtime.close();
       await backends.close();
+      await dynamicBackends.close();
+      await persistence?.flush();
+      await kv.close();
     },
   };
 }

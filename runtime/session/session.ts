@@ -7,6 +7,7 @@ import { CpuTracker } from "../engine/cpu-tracker.ts";
 import { LimitExceeded } from "../engine/guest-abort.ts";
 import type { GuestMemory } from "../engine/guest-memory.ts";
 import type {
+  BackendSummary,
   BodySpec,
   CacheOverride,
   DownstreamInfo,
@@ -17,6 +18,8 @@ import type {
   WorkerCall,
 } from "../engine/protocol.ts";
 import { Body, type RemoteReader } from "./body.ts";
+import type { CacheBusyHandle, CacheHandle } from "./cache-handles.ts";
+import type { KvPending } from "../stores/kv-pending.ts";
 import { HandleTable } from "./handle-table.ts";
 import { Headers } from "./headers.ts";
 import { PendingRequest } from "./pending-request.ts";
@@ -65,7 +68,7 @@ export class ResponseState {
 }
 
 /** Anything `fastly_async_io::select` can wait on shares one handle space. */
-export type AsyncItem = Body | PendingRequest;
+export type AsyncItem = Body | PendingRequest | CacheHandle | CacheBusyHandle | KvPending;
 
 export class Session {
   readonly rid: number;
@@ -78,6 +81,14 @@ export class Session {
   readonly responses = new HandleTable<ResponseState>("response");
   readonly asyncItems = new HandleTable<AsyncItem>("body or pending request");
   readonly logEndpoints = new HandleTable<string>("log endpoint");
+  /** Backends this request registered (`register_dynamic_backend`), by name. */
+  readonly dynamicBackends = new Map<string, BackendSummary>();
+  /** Open config stores and dictionaries (one table: both modules read the same stores): key -> value. */
+  readonly configStores = new HandleTable<Readonly<Record<string, string>>>("config store");
+  readonly secretStores = new HandleTable<Readonly<Record<string, Uint8Array>>>("secret store");
+  readonly secrets = new HandleTable<Uint8Array>("secret");
+  /** Open KV stores (`fastly_kv_store` and the deprecated `fastly_object_store` share them), by name. */
+  readonly kvStores = new HandleTable<string>("kv store");
   readonly downstreamRequest: number;
   readonly downstreamBody: number;
   /** Header names and count of the client's request before any guest edit. */
@@ -122,6 +133,11 @@ export class Session {
     if (this.aborted) return;
     this.aborted = error;
     this.rejectAbort(error);
+  }
+
+  /** A backend this request may send to: one of its service's, or one it registered. */
+  backend(name: string): BackendSummary | undefined {
+    return this.service.backends.find((backend) => backend.name === name) ?? this.dynamicBackends.get(name);
   }
 
   body(handle: number): Body {

@@ -3,12 +3,21 @@
 // it changes (runtime/server/guest-runtime.ts `updateService`), so that each
 // request reads one consistent version. Stores that guests write (KV) and
 // state shared across requests (rate limiting) stay on the main thread.
+import type { DeviceDetectionData } from "./device-detection.ts";
+import type { GeolocationData } from "./geolocation.ts";
 
 export interface ServiceData {
   /** Config stores (and dictionaries, the same data): store name -> key -> value. */
   configStores: Record<string, Record<string, string>>;
+  /** Secret stores: store name -> secret name -> plaintext. */
+  secretStores: Record<string, Record<string, Uint8Array>>;
+  /** `[local_server.geolocation]` (absent: the built-in loopback data only). */
+  geolocation?: GeolocationData;
+  /** `[local_server.device_detection]` (absent: no User-Agent is known). */
+  deviceDetection?: DeviceDetectionData;
 }
 
 export const EMPTY_SERVICE_DATA: ServiceData = {
   configStores: {},
+  secretStores: {},
 };

@@ -55,3 +55,19 @@ describe("GrowingBody", () => {
     expect(body.unwanted).toBe(true);
   });
 });
+
+describe("GrowingBody failures", () => {
+  it("delivers every byte written before the failure, then the error", async () => {
+    const body = new GrowingBody();
+    body.append(bytes(1000));
+    body.append(bytes(2000));
+    body.fail(new Error("cut"));
+    let received = 0;
+    await expect(
+      (async () => {
+        for await (const chunk of body.readable()) received += (chunk as Uint8Array).byteLength;
+      })(),
+    ).rejects.toThrow("cut");
+    expect(received).toBe(3000);
+  });
+});

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Origin, startOrigin } from "../helpers/origin.ts";
 import { serve, type TestServer } from "../helpers/outpost.ts";
+import { rawRequest } from "../helpers/raw-client.ts";
 import { watFixture } from "../helpers/wat.ts";
 
 describe("readthrough cache", () => {
@@ -69,6 +70,18 @@ describe("readthrough cache", () => {
     expect((await server.get("/", { headers: { "x-purge-key": "red" } })).status).toBe(204);
     expect((await server.get("/k1?sk=red")).headers.get("x-cache")).toBe("MISS");
     expect((await server.get("/k2?sk=blue")).headers.get("x-cache")).toBe("HIT");
+  });
+
+  it("answers HEAD with the Content-Length a GET would have", async () => {
+    const get = await server.get("/h");
+    const length = get.headers.get("content-length");
+    await get.text();
+    for (const path of ["/h", "/h-miss"]) {
+      const head = await rawRequest(server.url + path, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      // A miss is passed to the origin as a HEAD; node:http's origin sends no length for it, and none is made up.
+      expect(head.headers["content-length"]).toBe(path === "/h" ? length : undefined);
+    }
   });
 
   it("honours a guest's pass and TTL overrides", async () => {

@@ -20,6 +20,8 @@ export interface TestServerOptions {
   /** The cache's clock, to control expiry. */
   clock?: () => number;
   cacheBytes?: number;
+  /** Honour X-Outpost-Client-IP, as `outpost serve` does. */
+  clientIpHeader?: boolean;
 }
 
 export async function serve(wasm: Uint8Array | string, options: TestServerOptions = {}): Promise<TestServer> {
@@ -38,6 +40,7 @@ export async function serve(wasm: Uint8Array | string, options: TestServerOption
     unknownImports: options.unknownImports,
     clock: options.clock,
     cacheBytes: options.cacheBytes,
+    clientIpHeader: options.clientIpHeader,
   });
   return Object.assign(server, {
     logger,

@@ -13,10 +13,10 @@ export interface RawResponse {
 
 export function rawRequest(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; maxHeaderSize?: number } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
+    const req = request(url, { method: options.method ?? "GET", headers: options.headers, agent: false, maxHeaderSize: options.maxHeaderSize }, (res) => {
       const chunks: Buffer[] = [];
       let settled = false;
       const settle = (cut: Error | null) => {

@@ -56,9 +56,10 @@ async function tool(command: string, args: string[], options: { cwd?: string } =
   }
 }
 
-/** A JavaScript guest built with @fastly/js-compute. */
-export function jsCompute(source: string): Promise<Uint8Array> {
-  return cached("js", [source], (out) => tool(TOOLCHAINS["js-compute"], [resolve(ROOT, source), out]));
+/** A JavaScript guest built with @fastly/js-compute; `flags` go to its build (e.g. `--enable-http-cache`). */
+export function jsCompute(source: string, flags: string[] = []): Promise<Uint8Array> {
+  const kind = ["js", ...flags].join("").replace(/[^a-z0-9]+/gi, "-");
+  return cached(kind, [source], (out) => tool(TOOLCHAINS["js-compute"], [...flags, resolve(ROOT, source), out]));
 }
 
 /** A Rust guest built with Debian's rustc for wasm32-wasi (no crates: std only). */
