@@ -36,6 +36,12 @@ const NOTES: Record<string, string> = {
     "Stores from `[local_server.kv_stores]`, kept in the state directory across restarts (`outpost serve --state-dir`, " +
     "default `.outpost/state`); generations count a key's writes. `lookup_wait` (v1) reports generation 0, as the witx says. See docs/kv-stores.md.",
   fastly_object_store: "The deprecated KV API, on the same stores as `fastly_kv_store`.",
+  fastly_acl:
+    "ACLs from `[local_server.acls]` (JSON files in the platform's ACL API shape); the longest matching prefix answers " +
+    "`{\"action\",\"prefix\"}` as a body, an IPv4-mapped IPv6 address also meets IPv4 prefixes; an unknown ACL name is `none`.",
+  fastly_erl:
+    "Rate counters and penalty boxes that really count and block, shared by every request of the server: 10-second " +
+    "buckets, rates over 1, 10 or 60 s, penalties of 1-60 minutes held for exactly their TTL (runtime/stores/rate-limit.ts).",
 };
 
 export function render(): string {

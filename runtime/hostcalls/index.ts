@@ -2,6 +2,7 @@
 // that no module here implements are linked to a stub answering
 // `unsupported` (see runtime/engine/linker.ts and docs/abi-support.md).
 import { fastlyAbi } from "./fastly-abi.ts";
+import { fastlyAcl } from "./acl.ts";
 import { fastlyAsyncIo } from "./async-io.ts";
 import { fastlyBackend } from "./backend.ts";
 import { fastlyCache } from "./cache.ts";
@@ -9,6 +10,7 @@ import { fastlyComputeRuntime } from "./compute-runtime.ts";
 import { fastlyConfigStore } from "./config-store.ts";
 import { fastlyDeviceDetection } from "./device-detection.ts";
 import { fastlyDictionary } from "./dictionary.ts";
+import { fastlyErl } from "./erl.ts";
 import { fastlyGeo } from "./geo.ts";
 import type { HostModule } from "./host-module.ts";
 import { fastlyHttpBody } from "./http-body.ts";
@@ -27,6 +29,7 @@ export const WASI_MODULE = "wasi_snapshot_preview1";
 
 export const HOST_MODULES: Record<string, HostModule> = {
   fastly_abi: fastlyAbi,
+  fastly_acl: fastlyAcl,
   fastly_async_io: fastlyAsyncIo,
   fastly_backend: fastlyBackend,
   fastly_cache: fastlyCache,
@@ -34,6 +37,7 @@ export const HOST_MODULES: Record<string, HostModule> = {
   fastly_config_store: fastlyConfigStore,
   fastly_device_detection: fastlyDeviceDetection,
   fastly_dictionary: fastlyDictionary,
+  fastly_erl: fastlyErl,
   fastly_geo: fastlyGeo,
   fastly_http_body: fastlyHttpBody,
   fastly_http_cache: fastlyHttpCache,

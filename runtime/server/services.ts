@@ -9,6 +9,8 @@ import { dynamicBackendService } from "./dynamic-backend-service.ts";
 import { httpCacheService } from "./http-cache-service.ts";
 import type { KvDatabase } from "../stores/kv-database.ts";
 import { kvService } from "./kv-service.ts";
+import type { EdgeRateLimits } from "../stores/rate-limit.ts";
+import { erlService } from "./erl-service.ts";
 import type { HostServices } from "./host-services.ts";
 
 export interface ServiceParts {
@@ -21,6 +23,8 @@ export interface ServiceParts {
   dynamicBackends: DynamicBackends;
   /** The KV stores (`fastly_kv_store`, `fastly_object_store`). */
   kv: KvDatabase;
+  /** Rate counters and penalty boxes (`fastly_erl`). */
+  erl: EdgeRateLimits;
 }
 
 export function hostServices(parts: ServiceParts): HostServices {
@@ -37,5 +41,7 @@ export function hostServices(parts: ServiceParts): HostServices {
     dynamicBackends: dynamicBackendService(parts.dynamicBackends),
     /** `fastly_kv_store` and `fastly_object_store`: see runtime/hostcalls/kv-store.ts. */
     kv: kvService(parts.kv),
+    /** `fastly_erl`: see runtime/hostcalls/erl.ts. */
+    erl: erlService(parts.erl),
   };
 }

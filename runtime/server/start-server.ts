@@ -29,6 +29,8 @@ import { watchConfigStores } from "../stores/config-watch.ts";
 import { EMPTY_SERVICE_DATA, type ServiceData } from "../stores/service-data.ts";
 import { parseKvStores } from "../config/kv-stores.ts";
 import { KvDatabase } from "../stores/kv-database.ts";
+import { parseAcls } from "../config/acls.ts";
+import { EdgeRateLimits } from "../stores/rate-limit.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -45,7 +47,7 @@ export interface ServerOptions {
   limits?: Partial<GuestLimits>;
   /** Memory budget of the HTTP cache, in bytes (default 256 MiB). */
   cacheBytes?: number;
-  /** The cache's clock (ms since the epoch): tests pass a fake one to control expiry. */
+  /** The server's clock (ms since the epoch) for the cache, KV TTLs and rate limiting: tests pass a fake one to control expiry. */
   clock?: () => number;
   workers?: number;
   logger?: Logger;
@@ -85,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secretStores: parseSecretStores(options.manifest),
     geolocation: parseGeolocation(options.manifest, (message) => logger.warn(message)),
     deviceDetection: parseDeviceDetection(options.manifest, (message) => logger.warn(message)),
+    acls: parseAcls(options.manifest, (message) => logger.warn(message)),
   };
   const kvStores = parseKvStores(options.manifest.localServer, options.manifest.path ?? "fastly.toml", options.manifest.dir);
   const bytes = typeof options.wasm === "string" ? readModuleFile(options.wasm) : options.wasm;
@@ -123,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const httpCache = new HttpCacheApi({ store: cache.store, now, metrics: cache.metrics, onStored: persistence?.saved });
   const dynamicBackends = new DynamicBackends({ staticNames: options.manifest.backends.map((backend) => backend.name) });
-  const services = hostServices({ cache, coreCache: new CoreCache({ store: cache.store, now }), httpCache, dynamicBackends, kv });
+  const services = hostServices({ cache, coreCache: new CoreCache({ store: cache.store, now }), httpCache, dynamicBackends, kv, erl: new EdgeRateLimits({ now }) });
   const runtime = new GuestRuntime({ module, backends, dynamicBackends, cache, services, data, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports, clientIpHeader: options.clientIpHeader });
   await runtime.ready();
   // JSON config stores are read again when their files change.

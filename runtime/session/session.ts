@@ -20,6 +20,7 @@ import type {
 import { Body, type RemoteReader } from "./body.ts";
 import type { CacheBusyHandle, CacheHandle } from "./cache-handles.ts";
 import type { KvPending } from "../stores/kv-pending.ts";
+import type { Acl } from "../stores/acl.ts";
 import { HandleTable } from "./handle-table.ts";
 import { Headers } from "./headers.ts";
 import { PendingRequest } from "./pending-request.ts";
@@ -89,6 +90,8 @@ export class Session {
   readonly secrets = new HandleTable<Uint8Array>("secret");
   /** Open KV stores (`fastly_kv_store` and the deprecated `fastly_object_store` share them), by name. */
   readonly kvStores = new HandleTable<string>("kv store");
+  /** Open ACLs (`fastly_acl`). */
+  readonly acls = new HandleTable<Acl>("acl");
   readonly downstreamRequest: number;
   readonly downstreamBody: number;
   /** Header names and count of the client's request before any guest edit. */

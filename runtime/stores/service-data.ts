@@ -3,6 +3,7 @@
 // it changes (runtime/server/guest-runtime.ts `updateService`), so that each
 // request reads one consistent version. Stores that guests write (KV) and
 // state shared across requests (rate limiting) stay on the main thread.
+import type { AclsData } from "./acl.ts";
 import type { DeviceDetectionData } from "./device-detection.ts";
 import type { GeolocationData } from "./geolocation.ts";
 
@@ -15,6 +16,8 @@ export interface ServiceData {
   geolocation?: GeolocationData;
   /** `[local_server.device_detection]` (absent: no User-Agent is known). */
   deviceDetection?: DeviceDetectionData;
+  /** `[local_server.acls]`: ACL name -> prefixes (absent: no ACLs). */
+  acls?: AclsData;
 }
 
 export const EMPTY_SERVICE_DATA: ServiceData = {
