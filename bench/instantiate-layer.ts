@@ -3,9 +3,12 @@
 // garbage (the js-compute guest's 7 MiB memories make GC the larger part of
 // its cost), and on a thread, as Outpost runs guests.
 //
-//   instance   `new WebAssembly.Instance(module, stubImports)`: V8 alone
-//   bind       a Session and the import object bound to it (Linker.imports),
-//              then the Instance: Outpost's per-request linking
+//   instance   a new memory and `new WebAssembly.Instance(module, stubImports)`:
+//              V8 alone, with no pooling (what every request cost before pooling)
+//   pooled     the same with a memory from Outpost's pool, reset to the module's
+//              initial image (runtime/engine/memory-pool.ts), then given back
+//   bind       pooled, plus a Session and the import object bound to it
+//              (Linker.imports): Outpost's per-request set-up
 //   run        bind, then the guest's `_start` run to completion through JSPI
 //              as runtime/engine/worker-entry.ts runs it, with a stub link to
 //              the main thread (no thread hop, no HTTP)
@@ -14,6 +17,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { CpuTracker, WATCHDOG_BYTES } from "../runtime/engine/cpu-tracker.ts";
 import { runGuest } from "../runtime/engine/guest-run.ts";
 import { Linker } from "../runtime/engine/linker.ts";
+import { MemoryPool } from "../runtime/engine/memory-pool.ts";
 import { loadModule } from "../runtime/engine/module-loader.ts";
 import type { ServiceInfo } from "../runtime/engine/protocol.ts";
 import { guestEnvironment } from "../runtime/server/guest-env.ts";
@@ -23,7 +27,7 @@ import { type HostLink, Session } from "../runtime/session/session.ts";
 import { StreamWriter } from "../runtime/session/stream-writer.ts";
 import { type Summary, summarize } from "./lib.ts";
 
-export type Layer = "instance" | "bind" | "run";
+export type Layer = "instance" | "pooled" | "bind" | "run";
 
 export interface LayerJob {
   layer: Layer;
@@ -80,12 +84,25 @@ async function measure({ layer, wasm, budgetMs }: LayerJob): Promise<LayerResult
   const bytes = readFileSync(wasm);
   const imports = WebAssembly.Module.imports(await WebAssembly.compile(bytes)).length;
   // The module as Outpost compiles it (memory capped at the limit).
-  const { module } = await loadModule(bytes, { memoryBytes: DEFAULT_LIMITS.memoryBytes, unknownImports: "error" });
+  const { module, memory: memoryPlan } = await loadModule(bytes, { memoryBytes: DEFAULT_LIMITS.memoryBytes, unknownImports: "error" });
+  if (!memoryPlan) return { ok: false, error: "the module's memory is not pooled" };
+  const memories = new MemoryPool(memoryPlan);
 
-  if (layer === "instance") {
-    const stubs: Record<string, Record<string, () => number>> = {};
+  if (layer === "instance" || layer === "pooled") {
+    const stubs: Record<string, Record<string, unknown>> = {};
     for (const entry of WebAssembly.Module.imports(module)) (stubs[entry.module] ??= {})[entry.name] = () => 0;
-    return { ok: true, summary: await sample(() => new WebAssembly.Instance(module, stubs), budgetMs), imports, bytes: bytes.byteLength };
+    const fresh = () => {
+      stubs.outpost.memory = new WebAssembly.Memory({ initial: memoryPlan.initialPages, maximum: memoryPlan.maximumPages });
+      for (const segment of memoryPlan.segments) new Uint8Array((stubs.outpost.memory as WebAssembly.Memory).buffer).set(segment.bytes, segment.offset);
+      return new WebAssembly.Instance(module, stubs as WebAssembly.Imports);
+    };
+    const pooled = () => {
+      const memory = memories.take();
+      stubs.outpost.memory = memory;
+      new WebAssembly.Instance(module, stubs as WebAssembly.Imports);
+      memories.give(memory);
+    };
+    return { ok: true, summary: await sample(layer === "instance" ? fresh : pooled, budgetMs), imports, bytes: bytes.byteLength };
   }
 
   const tracker = new CpuTracker(new SharedArrayBuffer(WATCHDOG_BYTES));
@@ -95,14 +112,19 @@ async function measure({ layer, wasm, budgetMs }: LayerJob): Promise<LayerResult
   let rid = 1;
 
   if (layer === "bind") {
-    const bind = () => new WebAssembly.Instance(module, linker.imports(plan, new Session(rid++, head, null, info, service, stubLink)));
+    const bind = () => {
+      const s = new Session(rid++, head, null, info, service, stubLink);
+      s.pooledMemory = memories.take();
+      new WebAssembly.Instance(module, linker.imports(plan, s));
+      memories.give(s.pooledMemory);
+    };
     return { ok: true, summary: await sample(bind, budgetMs), imports, bytes: bytes.byteLength };
   }
 
   // As runtime/engine/worker-entry.ts runs a request.
   let responded = 0;
   const link: HostLink = { ...stubLink, respond: () => void responded++ };
-  const run = () => runGuest(module, plan, new Session(rid++, head, null, info, service, link), linker, tracker);
+  const run = () => runGuest(module, plan, new Session(rid++, head, null, info, service, link), linker, tracker, memories);
   await run();
   if (responded !== 1 || errors.length > 0) {
     return { ok: false, error: `the guest did not respond in the benchmark's replica of a worker run${errors.length ? `: ${errors.join("; ")}` : ""}` };

@@ -1,8 +1,10 @@
 // Per-request cost of a fresh instance, in microseconds, for the WAT hello
 // and the js-compute hello, measured in layers:
 //
-//   instance   `new WebAssembly.Instance(module, stubImports)`: V8 alone
-//   bind       + a Session and Outpost's import object bound to it (Linker.imports)
+//   instance   a new memory and `new WebAssembly.Instance(module, stubImports)`:
+//              V8 alone, without Outpost's memory pool
+//   pooled     the same with a pooled memory reset to the initial image
+//   bind       pooled + a Session and Outpost's import object bound to it (Linker.imports)
 //   run        + the guest's `_start` run to completion through JSPI, as a
 //              worker runs it, with a stub link to the main thread
 //   request    one HTTP GET through Outpost with one worker (child process),
@@ -42,7 +44,7 @@ export interface InstantiateOptions {
 
 export const DEFAULT_INSTANTIATE: InstantiateOptions = { budgetMs: 2_500 };
 
-const LAYERS: Layer[] = ["instance", "bind", "run"];
+const LAYERS: Layer[] = ["instance", "pooled", "bind", "run"];
 
 /** Runs one in-process layer in a worker thread of its own. */
 function layer(job: LayerJob): Promise<Extract<LayerResult, { ok: true }>> {
@@ -136,6 +138,7 @@ export async function runInstantiate(options: InstantiateOptions = DEFAULT_INSTA
       guest: guest.name,
       ...meta,
       instance: layers.instance!,
+      pooled: layers.pooled!,
       bind: layers.bind!,
       run: layers.run!,
       request: outpost,
@@ -146,10 +149,11 @@ export async function runInstantiate(options: InstantiateOptions = DEFAULT_INSTA
   const num = (v: number) => fmt(v, Math.abs(v) < 100 ? 1 : 0);
   const cell = (s: { median: number; mean: number }) => `${num(s.median)} (${num(s.mean)})`;
   const table = markdownTable(
-    ["guest", "instance", "+ bind", "+ run", "request − node:http", "request", "node:http request"],
+    ["guest", "instance (no pool)", "pooled", "+ bind", "+ run", "request − node:http", "request", "node:http request"],
     results.map((r) => [
       `${r.guest} (${fmt(r.bytes / 1024)} KiB, ${r.imports} imports)`,
       cell(r.instance),
+      cell(r.pooled),
       cell(r.bind),
       cell(r.run),
       cell(r.overhead),

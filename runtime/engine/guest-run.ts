@@ -6,15 +6,24 @@ import type { CpuTracker } from "./cpu-tracker.ts";
 import { LimitExceeded, outcomeOf } from "./guest-abort.ts";
 import { GuestMemory } from "./guest-memory.ts";
 import type { ImportPlan, Linker } from "./linker.ts";
+import type { MemoryPool } from "./memory-pool.ts";
 import type { GuestOutcome } from "./protocol.ts";
 import { trampolineBytes } from "./wasm-binary.ts";
 
 const trampoline = new WebAssembly.Module(trampolineBytes());
 
 /** Runs the guest to its end (and what it left running in the background); never throws. */
-export async function runGuest(module: WebAssembly.Module, plan: ImportPlan, s: Session, linker: Linker, tracker: CpuTracker): Promise<GuestOutcome> {
+export async function runGuest(
+  module: WebAssembly.Module,
+  plan: ImportPlan,
+  s: Session,
+  linker: Linker,
+  tracker: CpuTracker,
+  memories: MemoryPool | null = null,
+): Promise<GuestOutcome> {
   let outcome: GuestOutcome = { kind: "ok" };
   try {
+    s.pooledMemory = memories?.take() ?? null;
     const instance = new WebAssembly.Instance(module, linker.imports(plan, s));
     s.mem = new GuestMemory(instance.exports.memory as WebAssembly.Memory);
     const entry = new WebAssembly.Instance(trampoline, {
@@ -40,6 +49,8 @@ export async function runGuest(module: WebAssembly.Module, plan: ImportPlan, s: 
   }
   flushOutput(s);
   await Promise.allSettled(s.background);
+  // Nothing runs in the instance any more: its memory can serve the next request.
+  if (s.pooledMemory) memories?.give(s.pooledMemory);
   return outcome;
 }
 

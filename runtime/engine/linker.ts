@@ -11,6 +11,7 @@ import { wasiErrno } from "../hostcalls/wasi.ts";
 import type { Session } from "../session/session.ts";
 import type { CpuTracker } from "./cpu-tracker.ts";
 import { LimitExceeded, ProcExit } from "./guest-abort.ts";
+import { MEMORY_IMPORT } from "./memory-image.ts";
 
 export type UnknownImportPolicy = "error" | "trap";
 
@@ -32,9 +33,15 @@ export function isKnownImport(module: string, name: string): boolean {
   return abiFunction(module, name) !== undefined;
 }
 
+/** The memory import a module gets when its memory is pooled (memory-image.ts). */
+function isPooledMemory(entry: WebAssembly.ModuleImportDescriptor): boolean {
+  return entry.kind === "memory" && entry.module === MEMORY_IMPORT.module && entry.name === MEMORY_IMPORT.name;
+}
+
 /** Checks a module's imports; returns the names of the unknown ones. */
 export function unknownImports(module: WebAssembly.Module): string[] {
   return WebAssembly.Module.imports(module)
+    .filter((entry) => !isPooledMemory(entry))
     .filter((entry) => entry.kind !== "function" || !isKnownImport(entry.module, entry.name))
     .map((entry) => `${entry.module}::${entry.name}${entry.kind === "function" ? "" : ` (${entry.kind})`}`);
 }
@@ -57,6 +64,7 @@ export class Linker {
       throw new LinkError(`the module imports functions this host does not provide: ${unknown.join(", ")}`);
     }
     const imports = WebAssembly.Module.imports(module).map((entry): PlannedImport => {
+      if (isPooledMemory(entry)) return { module: entry.module, name: entry.name, bind: (s) => s.pooledMemory };
       const call = `${entry.module}::${entry.name}`;
       if (!isKnownImport(entry.module, entry.name) || entry.kind !== "function") {
         return { module: entry.module, name: entry.name, bind: () => trapUnknown(call) };

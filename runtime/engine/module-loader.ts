@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { unknownImports, type UnknownImportPolicy } from "./linker.ts";
+import { importMemory, type MemoryPlan } from "./memory-image.ts";
 import { binaryKind, capMemory, ModuleFormatError, WASM_PAGE_SIZE } from "./wasm-binary.ts";
 
 export class ModuleError extends Error {}
@@ -17,6 +18,8 @@ export interface LoadedModule {
   size: number;
   /** Imports the host does not provide (linked as traps under the "trap" policy). */
   unknownImports: string[];
+  /** How to reset pooled memories for this module, or null when V8 allocates them (see memory-image.ts). */
+  memory: MemoryPlan | null;
 }
 
 const compiled = new Map<string, LoadedModule>();
@@ -48,8 +51,11 @@ export async function loadModule(
     throw new ModuleError(`${name}: this is a WebAssembly component; Outpost runs core modules (wasm32-wasi preview 1) for now`);
   }
   let prepared: Uint8Array<ArrayBuffer>;
+  let memory: MemoryPlan | null = null;
   try {
     prepared = capMemory(bytes as Uint8Array<ArrayBuffer>, Math.floor(options.memoryBytes / WASM_PAGE_SIZE)).bytes;
+    const imported = importMemory(prepared);
+    if (imported) [prepared, memory] = [imported.bytes, imported.plan];
   } catch (error) {
     if (error instanceof ModuleFormatError) throw new ModuleError(`${name}: ${error.message}`);
     throw error;
@@ -67,9 +73,14 @@ export async function loadModule(
   if (!exports.some((e) => e.name === "memory" && e.kind === "memory")) {
     throw new ModuleError(`${name}: the module exports no "memory"; host calls need the guest's linear memory`);
   }
-  const loaded: LoadedModule = { id, module, size: bytes.byteLength, unknownImports: unknownImports(module) };
+  const loaded: LoadedModule = { id, module, size: bytes.byteLength, unknownImports: unknownImports(module), memory };
   compiled.set(id, loaded);
   return checkImports(loaded, options.unknownImports, name);
+}
+
+/** Drops a module from the compile cache (a build `serve --watch` has replaced). */
+export function forgetModule(id: string): void {
+  compiled.delete(id);
 }
 
 function checkImports(loaded: LoadedModule, policy: UnknownImportPolicy, name: string): LoadedModule {

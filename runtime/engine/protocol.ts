@@ -6,6 +6,7 @@
 // and can hand them back unread, so a proxied body never crosses threads.
 import type { KeepaliveSpec } from "../backends/dynamic-spec.ts";
 import type { ServiceData } from "../stores/service-data.ts";
+import type { MemoryPlan } from "./memory-image.ts";
 
 /** A request or response head as it crosses threads. Header lists are flat [name, value, ...]. */
 export interface RequestHead {
@@ -96,7 +97,7 @@ export type GuestOutcome =
 // ---- main -> worker ----
 
 export type MainToWorker =
-  | { t: "load"; moduleId: string; module: WebAssembly.Module; service: ServiceInfo }
+  | { t: "load"; moduleId: string; module: WebAssembly.Module; service: ServiceInfo; memory: MemoryPlan | null }
   | { t: "unload"; moduleId: string }
   /** New service data (a changed config store, say): requests started from now on see it. */
   | { t: "service"; moduleId: string; service: ServiceInfo }

@@ -6,6 +6,7 @@ import { Session } from "../session/session.ts";
 import { CpuTracker, threadId } from "./cpu-tracker.ts";
 import { LimitExceeded } from "./guest-abort.ts";
 import { runGuest } from "./guest-run.ts";
+import { MemoryPool } from "./memory-pool.ts";
 import { type ImportPlan, Linker, type UnknownImportPolicy } from "./linker.ts";
 import type { MainToWorker, ServiceInfo } from "./protocol.ts";
 import { WorkerLink } from "./worker-link.ts";
@@ -19,6 +20,8 @@ interface LoadedGuest {
   module: WebAssembly.Module;
   plan: ImportPlan;
   service: ServiceInfo;
+  /** Reused memories, when the module's memory is pooled. */
+  memories: MemoryPool | null;
 }
 
 const port = parentPort!;
@@ -39,7 +42,7 @@ async function run(message: Extract<MainToWorker, { t: "run" }>): Promise<void> 
   }
   const s = new Session(message.rid, message.head, message.body, message.info, guest.service, link);
   sessions.set(s.rid, s);
-  const outcome = await runGuest(guest.module, guest.plan, s, linker, tracker);
+  const outcome = await runGuest(guest.module, guest.plan, s, linker, tracker, guest.memories);
   sessions.delete(s.rid);
   link.done(s.rid, outcome, s.cpuUsedMs);
 }
@@ -52,6 +55,7 @@ port.on("message", (message: MainToWorker) => {
         module: message.module,
         plan: linker.plan(message.module, unknownImports),
         service: message.service,
+        memories: message.memory ? new MemoryPool(message.memory) : null,
       });
       break;
     case "unload":

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { now, WATCHDOG_BYTES } from "./cpu-tracker.ts";
 import type { UnknownImportPolicy } from "./linker.ts";
+import type { MemoryPlan } from "./memory-image.ts";
 import type { MainToWorker, ServiceInfo, WorkerToMain } from "./protocol.ts";
 import type { WorkerData } from "./worker-entry.ts";
 
@@ -97,7 +98,7 @@ export interface WorkerPoolEvents {
 
 export class WorkerPool {
   private readonly workers: GuestWorker[] = [];
-  private readonly modules = new Map<string, { module: WebAssembly.Module; service: ServiceInfo }>();
+  private readonly modules = new Map<string, { module: WebAssembly.Module; service: ServiceInfo; memory: MemoryPlan | null }>();
   private readonly events: WorkerPoolEvents;
   private readonly unknownImports: UnknownImportPolicy;
   private readonly watchdog: NodeJS.Timeout;
@@ -141,13 +142,13 @@ export class WorkerPool {
       if (!worker.started) worker.onStartFailed(new Error(`a guest worker exited with code ${code} while starting`));
       else if (worker.alive && !this.closed) this.replace(worker, null, `worker exited with code ${code}`);
     });
-    for (const [moduleId, { module, service }] of this.modules) worker.post({ t: "load", moduleId, module, service });
+    for (const [moduleId, { module, service, memory }] of this.modules) worker.post({ t: "load", moduleId, module, service, memory });
     return worker;
   }
 
-  load(moduleId: string, module: WebAssembly.Module, service: ServiceInfo): void {
-    this.modules.set(moduleId, { module, service });
-    for (const worker of this.workers) worker.post({ t: "load", moduleId, module, service });
+  load(moduleId: string, module: WebAssembly.Module, service: ServiceInfo, memory: MemoryPlan | null = null): void {
+    this.modules.set(moduleId, { module, service, memory });
+    for (const worker of this.workers) worker.post({ t: "load", moduleId, module, service, memory });
   }
 
   /** Replaces a loaded module's service data; requests already running keep theirs. */

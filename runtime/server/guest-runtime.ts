@@ -82,7 +82,7 @@ export class GuestRuntime {
       backends: options.backends.summaries(),
       limits: options.limits,
     };
-    this.pool.load(this.moduleId, options.module.module, this.service);
+    this.pool.load(this.moduleId, options.module.module, this.service, options.module.memory);
   }
 
   /** What guests may know of their service (environment, backends, limits, store data). */
@@ -100,6 +100,35 @@ export class GuestRuntime {
   /** Replaces some stores' data (a reloaded config store, say) and keeps the rest, as one new version. */
   updateData(patch: Partial<ServiceData>): void {
     this.updateService({ data: { ...this.service.data, ...patch } });
+  }
+
+  /** Modules replaced by `swapModule` that running requests still use: unloaded when the last one ends. */
+  private readonly retired = new Set<string>();
+
+  /**
+   * Serves a new build of the app (`outpost serve --watch`) without a restart:
+   * requests that start from now on run `module`, those already running finish
+   * on the old one, which is unloaded once they are done. The cache, the KV
+   * stores and the service's data are kept.
+   */
+  swapModule(module: LoadedModule): void {
+    if (module.id === this.moduleId) return;
+    this.retired.delete(module.id);
+    this.pool.load(module.id, module.module, this.service, module.memory);
+    this.retired.add(this.moduleId);
+    this.moduleId = module.id;
+    this.unloadRetired();
+  }
+
+  private unloadRetired(): void {
+    if (this.retired.size === 0) return;
+    const inUse = new Set<string>();
+    for (const exchange of this.exchanges.values()) inUse.add(exchange.moduleId);
+    for (const id of this.retired) {
+      if (inUse.has(id)) continue;
+      this.retired.delete(id);
+      this.pool.unload(id);
+    }
   }
 
   get workerCount(): number {
@@ -327,6 +356,7 @@ export class GuestRuntime {
     clearTimeout(exchange.wallTimer);
     this.exchanges.delete(exchange.rid);
     exchange.worker?.running.delete(exchange.rid);
+    this.unloadRetired();
     this.bodies.releaseOwnedBy(exchange.rid);
     for (const sink of exchange.sinks) sink.finish(true, null);
     for (const cleanup of exchange.cleanups) cleanup();

@@ -83,9 +83,13 @@ describe("loadModule", () => {
   it("caps memory at the configured limit, not at what the module declares", async () => {
     // Declares up to 64 MiB; with a 1 MiB limit it may start (1 page) but never grow past 16 pages.
     const bytes = wat(`(module (memory (export "memory") 1 1024) (func (export "_start")))`);
-    const { module } = await loadModule(bytes, { memoryBytes: MiB, unknownImports: "error" });
-    const instance = new WebAssembly.Instance(module, {});
+    const { module, memory: plan } = await loadModule(bytes, { memoryBytes: MiB, unknownImports: "error" });
+    // The memory is imported (pooled by the host) with the capped maximum.
+    expect(plan).toMatchObject({ initialPages: 1, maximumPages: 16 });
+    const imported = new WebAssembly.Memory({ initial: plan!.initialPages, maximum: plan!.maximumPages });
+    const instance = new WebAssembly.Instance(module, { outpost: { memory: imported } });
     const memory = instance.exports.memory as WebAssembly.Memory;
+    expect(memory).toBe(imported);
     expect(memory.grow(15)).toBe(1);
     expect(() => memory.grow(1)).toThrow(RangeError);
   });

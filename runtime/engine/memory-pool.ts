@@ -1,0 +1,49 @@
+// Linear memories for one module's instances, reused from request to
+// request. A memory comes out of the pool reset to the module's initial
+// image: every byte of its initial size is rewritten (zeros, then the data
+// segments), so nothing a previous request wrote can be seen. A memory that
+// grew is never reused: its size alone would tell the next request something.
+import type { MemoryPlan } from "./memory-image.ts";
+
+const PAGE = 65536;
+/** Memories kept per module per worker; more than this many at once are allocated and left to the GC. */
+const MAX_POOLED = 32;
+
+export class MemoryPool {
+  private readonly plan: MemoryPlan;
+  private readonly free: WebAssembly.Memory[] = [];
+  private readonly initialBytes: number;
+
+  constructor(plan: MemoryPlan) {
+    this.plan = plan;
+    this.initialBytes = plan.initialPages * PAGE;
+  }
+
+  /** A memory in the module's initial state. */
+  take(): WebAssembly.Memory {
+    const reused = this.free.pop();
+    if (reused) {
+      const bytes = new Uint8Array(reused.buffer);
+      bytes.fill(0);
+      this.applySegments(bytes);
+      return reused;
+    }
+    const memory = new WebAssembly.Memory({ initial: this.plan.initialPages, maximum: this.plan.maximumPages });
+    this.applySegments(new Uint8Array(memory.buffer)); // a new memory is zeroed already
+    return memory;
+  }
+
+  /** Takes a memory back after its request; one that grew is dropped. */
+  give(memory: WebAssembly.Memory): void {
+    if (memory.buffer.byteLength !== this.initialBytes || this.free.length >= MAX_POOLED) return;
+    this.free.push(memory);
+  }
+
+  private applySegments(bytes: Uint8Array): void {
+    for (const segment of this.plan.segments) bytes.set(segment.bytes, segment.offset);
+  }
+
+  get pooled(): number {
+    return this.free.length;
+  }
+}
