@@ -4,10 +4,9 @@
 // with the same settings, after a warm-up whose numbers are discarded.
 //
 //   node bench/http-hello.ts [--duration=10] [--warmup=2] [--connections=50]
-import autocannon from "autocannon";
-import type { EventEmitter } from "node:events";
 import { parseArgs } from "node:util";
 import {
+  autocannonLoad,
   checkHello,
   fmt,
   jsHello,
@@ -52,25 +51,13 @@ const TARGETS: Target[] = [
   { name: "Outpost, js-compute hello", args: async () => ["outpost", await jsHello()] },
 ];
 
-async function load(url: string, connections: number, duration: number, latencies?: number[]) {
-  // Without a callback autocannon returns its event emitter, made thenable (its types say Promise only).
-  const run = autocannon({ url, connections, duration, pipelining: 1 }) as Promise<autocannon.Result> & EventEmitter;
-  // autocannon's own histogram has 1 ms resolution; keep exact times instead.
-  if (latencies) {
-    run.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
-      if (status >= 200 && status < 300) latencies.push(ms);
-    });
-  }
-  return await run;
-}
-
 async function measure(target: Target, options: HttpOptions): Promise<HttpTargetResult> {
   const server = await startServerProcess(await target.args());
   try {
     await checkHello(server.url);
-    if (options.warmup > 0) await load(server.url, options.connections, options.warmup);
+    if (options.warmup > 0) await autocannonLoad({ url: server.url, connections: options.connections, duration: options.warmup });
     const latencies: number[] = [];
-    const result = await load(server.url, options.connections, options.duration, latencies);
+    const result = await autocannonLoad({ url: server.url, connections: options.connections, duration: options.duration }, latencies);
     const stats = summarize(latencies);
     return {
       target: target.name,

@@ -1,8 +1,11 @@
 // Shared pieces of the benchmarks: building the guests, starting servers in
 // child processes (and always stopping them), and summarising samples.
+import autocannon from "autocannon";
 import { type ChildProcess, execFile, fork } from "node:child_process";
 import { createHash } from "node:crypto";
+import type { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -48,6 +51,21 @@ export async function watHello(): Promise<string> {
   });
 }
 
+/** test/fixtures/wat/cache-proxy.wat: a passthrough caching proxy to the backend "origin". */
+export async function cacheProxy(): Promise<string> {
+  const source = join(ROOT, "test/fixtures/wat/cache-proxy.wat");
+  const text = readFileSync(source, "utf8");
+  return cachedBuild("cache-proxy-wat", text, async (out) => {
+    const wabt = await wabtInit();
+    const module = wabt.parseWat(source, text, { multi_value: true, bulk_memory: true });
+    try {
+      writeFileSync(out, module.toBinary({}).buffer);
+    } finally {
+      module.destroy();
+    }
+  });
+}
+
 /** bench/guests/hello.js built with @fastly/js-compute (~10 s the first time, then cached). */
 export async function jsHello(): Promise<string> {
   const source = join(ROOT, "bench/guests/hello.js");
@@ -61,17 +79,18 @@ export async function jsHello(): Promise<string> {
 
 // ---- child processes ----
 
-const children = new Set<ChildProcess>();
+/** Every child process of the benchmark, with the signal that stops it for good. */
+const children = new Map<ChildProcess, NodeJS.Signals>();
 let cleanupInstalled = false;
 
 function killAll(): void {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const [child, signal] of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   }
   children.clear();
 }
 
-/** Kills every server child on any exit of this process: normal, error, or signal. */
+/** Kills every child on any exit of this process: normal, error, or signal. */
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
@@ -84,30 +103,53 @@ function installCleanup(): void {
   }
 }
 
-export interface ServerProcess {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Starts bench/server.ts in a child process and waits for it to listen. */
-export function startServerProcess(args: string[], timeoutMs = 30_000): Promise<ServerProcess> {
+/**
+ * Registers a child process to be killed (with `signal`) whenever this process
+ * exits; returns a function that stops it (SIGTERM, then `signal` after 2 s).
+ */
+export function trackChild(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): () => Promise<void> {
   installCleanup();
-  const child = fork(join(ROOT, "bench/server.ts"), args, {
-    execPath: process.execPath,
-    execArgv: [],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  children.add(child);
-  const stop = async () => {
+  children.set(child, signal);
+  return async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+      const timer = setTimeout(() => child.kill(signal), 2_000);
       await exited;
       clearTimeout(timer);
     }
     children.delete(child);
   };
+}
+
+export interface ServerProcess {
+  url: string;
+  /** Sends a question over IPC and resolves with the child's answer (see bench/server.ts). */
+  ask<T = unknown>(question: object): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/server.ts in a child process and waits for it to listen. */
+export function startServerProcess(args: string[], timeoutMs = 30_000): Promise<ServerProcess> {
+  const child = fork(join(ROOT, "bench/server.ts"), args, {
+    execPath: process.execPath,
+    execArgv: [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const stop = trackChild(child);
+  let asked = 0;
+  const answers = new Map<number, (value: unknown) => void>();
+  child.on("message", (message: { id?: number; answer?: unknown }) => {
+    if (typeof message.id !== "number") return;
+    answers.get(message.id)?.(message.answer);
+    answers.delete(message.id);
+  });
+  const ask = <T>(question: object) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++asked;
+      answers.set(id, resolve as (value: unknown) => void);
+      child.send({ id, ...question }, (error) => error && reject(error));
+    });
   return new Promise((resolve, reject) => {
     const fail = (error: Error) => {
       clearTimeout(timer);
@@ -117,11 +159,51 @@ export function startServerProcess(args: string[], timeoutMs = 30_000): Promise<
     const timer = setTimeout(() => fail(new Error(`server ${args.join(" ")} did not start in ${timeoutMs} ms`)), timeoutMs);
     child.once("message", (message: { url: string }) => {
       clearTimeout(timer);
-      resolve({ url: message.url, stop });
+      resolve({ url: message.url, ask, stop });
     });
     child.once("exit", (code, signal) => fail(new Error(`server ${args.join(" ")} exited (${signal ?? code}) before listening`)));
     child.once("error", fail);
   });
+}
+
+/** A free loopback port (for servers that cannot pick their own and say which, like varnishd). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// ---- load ----
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  /** Seconds. */
+  duration: number;
+}
+
+/**
+ * Drives a URL with autocannon (no pipelining). When `latencies` is given,
+ * the exact time of every 2xx response is pushed to it (autocannon's own
+ * histogram has 1 ms resolution); `onResponse` sees every response, with
+ * its size in bytes (head and body).
+ */
+export async function autocannonLoad(
+  options: LoadOptions,
+  latencies?: number[],
+  onResponse?: (status: number, bytes: number, ms: number) => void,
+): Promise<autocannon.Result> {
+  // Without a callback autocannon returns its event emitter, made thenable (its types say Promise only).
+  const run = autocannon({ ...options, pipelining: 1 }) as Promise<autocannon.Result> & EventEmitter;
+  if (latencies || onResponse) {
+    run.on("response", (_client: unknown, status: number, bytes: number, ms: number) => {
+      if (latencies && status >= 200 && status < 300) latencies.push(ms);
+      onResponse?.(status, bytes, ms);
+    });
+  }
+  return await run;
 }
 
 /** One GET, checked: the benchmarks must not measure error pages. */

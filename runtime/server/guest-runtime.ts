@@ -337,7 +337,8 @@ export class GuestRuntime {
   private respond(exchange: Exchange, head: ResponseHead, manualFraming: boolean, spec: BodySpec, sink: StreamSink | null): void {
     exchange.responded = true;
     const body = assembleBody(spec, this.bodies, sink);
-    writeResponse(exchange.res, exchange.method, head, manualFraming, body).catch((error: Error) => {
+    const debug = exchange.req.headers["fastly-debug"] !== undefined;
+    writeResponse(exchange.res, exchange.method, head, manualFraming, body, debug).catch((error: Error) => {
       this.options.logger.error(`#${exchange.rid}: writing the response failed: ${error.message}`);
       exchange.res.destroy();
     });

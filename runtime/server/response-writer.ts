@@ -12,11 +12,15 @@ export function hasNoBody(status: number, method: string): boolean {
   return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-export function responseHeaders(head: ResponseHead, manualFraming: boolean, body: AssembledBody, method = "GET"): string[] {
+/** The platform removes these from client responses unless the request asked for `Fastly-Debug`. */
+const SURROGATE_HEADERS = new Set(["surrogate-key", "surrogate-control"]);
+
+export function responseHeaders(head: ResponseHead, manualFraming: boolean, body: AssembledBody, method = "GET", debug = false): string[] {
   const flat: string[] = [];
   let framedByGuest = false;
   for (let i = 0; i + 1 < head.headers.length; i += 2) {
     const name = head.headers[i];
+    if (!debug && SURROGATE_HEADERS.has(name)) continue;
     // RFC 9110 §8.6: a HEAD response's Content-Length is the length a GET would have had.
     const keepFraming = (manualFraming && (name === "content-length" || name === "transfer-encoding")) || (method === "HEAD" && name === "content-length");
     if (HOP_BY_HOP.has(name) && !keepFraming && !(name === "connection" && head.headers[i + 1] === "close")) continue;
@@ -30,8 +34,15 @@ export function responseHeaders(head: ResponseHead, manualFraming: boolean, body
   return flat;
 }
 
-export async function writeResponse(res: ServerResponse, method: string, head: ResponseHead, manualFraming: boolean, body: AssembledBody): Promise<void> {
-  res.writeHead(head.status, responseHeaders(head, manualFraming, body, method));
+export async function writeResponse(
+  res: ServerResponse,
+  method: string,
+  head: ResponseHead,
+  manualFraming: boolean,
+  body: AssembledBody,
+  debug = false,
+): Promise<void> {
+  res.writeHead(head.status, responseHeaders(head, manualFraming, body, method, debug));
   if (hasNoBody(head.status, method)) {
     body.release();
     res.end();

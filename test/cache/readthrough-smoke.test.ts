@@ -72,6 +72,15 @@ describe("readthrough cache", () => {
     expect((await server.get("/k2?sk=blue")).headers.get("x-cache")).toBe("HIT");
   });
 
+  it("strips Surrogate-Key and Surrogate-Control from client responses unless Fastly-Debug asks", async () => {
+    const plain = await server.get("/sk-strip?sk=one");
+    expect(plain.headers.get("surrogate-key")).toBeNull();
+    await plain.text();
+    const debug = await server.get("/sk-strip?sk=one", { headers: { "fastly-debug": "1" } });
+    expect(debug.headers.get("surrogate-key")).toBe("one");
+    await debug.text();
+  });
+
   it("answers HEAD with the Content-Length a GET would have", async () => {
     const get = await server.get("/h");
     const length = get.headers.get("content-length");
