@@ -5,6 +5,10 @@ import { ModuleError } from "../runtime/engine/module-loader.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { purgeCommand } from "./commands/purge.ts";
 import { kvCommand } from "./commands/kv.ts";
+import { initCommand } from "./commands/init.ts";
+import { buildCommand } from "./commands/build.ts";
+import { packCommand } from "./commands/pack.ts";
+import { validateCommand } from "./commands/validate.ts";
 import { UserError } from "./user-error.ts";
 import packageJson from "../package.json" with { type: "json" };
 
@@ -17,6 +21,11 @@ const program = new Command("outpost")
 program.addCommand(serveCommand());
 program.addCommand(purgeCommand());
 program.addCommand(kvCommand());
+// The project lifecycle: init → build → serve (--watch) → pack → validate.
+program.addCommand(initCommand());
+program.addCommand(buildCommand());
+program.addCommand(packCommand());
+program.addCommand(validateCommand());
 
 try {
   await program.parseAsync(process.argv);

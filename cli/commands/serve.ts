@@ -9,6 +9,7 @@ import { DEFAULT_CACHE_BYTES, startServer } from "../../runtime/server/start-ser
 import { AdminListenError } from "../../runtime/admin/admin-server.ts";
 import { UserError } from "../user-error.ts";
 import { DEFAULT_STATE_DIR } from "../../runtime/stores/kv-database.ts";
+import { buildBeforeServing, watchProject } from "../project/watch.ts";
 
 interface ServeFlags {
   file?: string;
@@ -26,6 +27,7 @@ interface ServeFlags {
   cacheMib: string;
   clientIpHeader: boolean;
   stateDir?: string;
+  watch?: boolean;
 }
 
 /** Where the admin API listens unless told otherwise. */
@@ -47,6 +49,7 @@ export function serveCommand(): Command {
         .choices(["error", "trap"])
         .default("error"),
     )
+    .option("--watch", "build first, then rebuild on source changes and serve each new build without restarting")
     .option("--quiet", "do not log each request")
     .option("--no-client-ip-header", "ignore X-Outpost-Client-IP (by default it sets the client address guests see)")
     // The cache and its admin API.
@@ -64,6 +67,7 @@ export function serveCommand(): Command {
       const logger = consoleLogger({ quiet: flags.quiet });
       if (!manifest.path) logger.warn(`no fastly.toml in ${root}: serving with no backends`);
       const wasm = resolve(flags.file ?? resolve(root, "bin/main.wasm"));
+      if (flags.watch) await buildBeforeServing(root, wasm, logger);
       const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
       const cacheDir = flags.cacheDir ? cacheDirectory(flags.cacheDir) : undefined;
       if (flags.adminToken === "") throw new UserError("--admin-token must not be empty");
@@ -98,9 +102,14 @@ export function serveCommand(): Command {
       const backends = manifest.backends.map((b) => `${b.name} -> ${b.url.href}`).join(", ") || "none";
       if (server.admin) logger.info(`admin API (purge, /metrics, /health) at ${server.admin.url}`);
       logger.info(`Outpost serving ${wasm} on ${server.url} (${server.runtime.workerCount} workers; backends: ${backends})`);
+      const watcher = flags.watch
+        ? watchProject({ root, wasm, runtime: server.runtime, memoryBytes: positive(flags.memoryMib, "--memory-mib")! * 2 ** 20, unknownImports: flags.unknownImports, logger })
+        : null;
       const stop = () => {
         logger.info("shutting down");
-        void server.close().then(() => process.exit(0));
+        void Promise.resolve(watcher?.close())
+          .then(() => server.close())
+          .then(() => process.exit(0));
       };
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

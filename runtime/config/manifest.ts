@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { type BackendConfig, parseBackends } from "./backends.ts";
 import { ConfigError, expectTable, optionalString, suggest, type Table } from "./config-error.ts";
+import { checkManifestStrictly } from "./manifest-strict.ts";
 
 export const LATEST_MANIFEST_VERSION = 3;
 
@@ -57,7 +58,12 @@ export interface Manifest {
   warnings: string[];
 }
 
-export function readManifest(path: string): Manifest {
+/** `strict`: unknown keys and mistyped fields are errors (build, pack, validate), not warnings (serve). */
+export interface ManifestOptions {
+  strict?: boolean;
+}
+
+export function readManifest(path: string, options: ManifestOptions = {}): Manifest {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -69,10 +75,10 @@ export function readManifest(path: string): Manifest {
         : `${path}: cannot read: ${(error as Error).message}`,
     );
   }
-  return parseManifest(text, path, dirname(path));
+  return parseManifest(text, path, dirname(path), options);
 }
 
-export function parseManifest(text: string, path: string | null, dir: string): Manifest {
+export function parseManifest(text: string, path: string | null, dir: string, options: ManifestOptions = {}): Manifest {
   const where = path ?? "fastly.toml";
   let doc: Table;
   try {
@@ -83,6 +89,7 @@ export function parseManifest(text: string, path: string | null, dir: string): M
     }
     throw error;
   }
+  if (options.strict) checkManifestStrictly(doc, where, TOP_LEVEL_KEYS);
   const warnings: string[] = [];
   for (const key of Object.keys(doc)) {
     if (!TOP_LEVEL_KEYS.includes(key)) warnings.push(`${where}: unknown key "${key}"${suggest(key, TOP_LEVEL_KEYS)}`);

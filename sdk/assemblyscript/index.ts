@@ -1,0 +1,2 @@
+// The SDK's entry point: `import { Request, Response } from "../vendor/outpost"`.
+export * from "./assembly/index";
