@@ -7,8 +7,10 @@
 //              V8 alone, with no pooling (what every request cost before pooling)
 //   pooled     the same with a memory from Outpost's pool, reset to the module's
 //              initial image (runtime/engine/memory-pool.ts), then given back
-//   bind       pooled, plus a Session and the import object bound to it
-//              (Linker.imports): Outpost's per-request set-up
+//   bind       Outpost's per-request set-up: a Session and an instance in
+//              the initial state from GuestInstances (runtime/engine/
+//              instance-pool.ts: a reused instance reset in place when the
+//              module allows, else a new one over a pooled memory), given back
 //   run        bind, then the guest's `_start` run to completion through JSPI
 //              as runtime/engine/worker-entry.ts runs it, with a stub link to
 //              the main thread (no thread hop, no HTTP)
@@ -16,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { CpuTracker, WATCHDOG_BYTES } from "../runtime/engine/cpu-tracker.ts";
 import { runGuest } from "../runtime/engine/guest-run.ts";
+import { GuestInstances } from "../runtime/engine/instance-pool.ts";
 import { Linker } from "../runtime/engine/linker.ts";
 import { MemoryPool } from "../runtime/engine/memory-pool.ts";
 import { loadModule } from "../runtime/engine/module-loader.ts";
@@ -111,20 +114,16 @@ async function measure({ layer, wasm, budgetMs }: LayerJob): Promise<LayerResult
   const plan = linker.plan(module, "error");
   let rid = 1;
 
+  const instances = new GuestInstances(module, plan, linker, tracker, memoryPlan);
   if (layer === "bind") {
-    const bind = () => {
-      const s = new Session(rid++, head, null, info, service, stubLink);
-      s.pooledMemory = memories.take();
-      new WebAssembly.Instance(module, linker.imports(plan, s));
-      memories.give(s.pooledMemory);
-    };
+    const bind = () => instances.release(instances.acquire(new Session(rid++, head, null, info, service, stubLink)));
     return { ok: true, summary: await sample(bind, budgetMs), imports, bytes: bytes.byteLength };
   }
 
   // As runtime/engine/worker-entry.ts runs a request.
   let responded = 0;
   const link: HostLink = { ...stubLink, respond: () => void responded++ };
-  const run = () => runGuest(module, plan, new Session(rid++, head, null, info, service, link), linker, tracker, memories);
+  const run = () => runGuest(instances, new Session(rid++, head, null, info, service, link), tracker);
   await run();
   if (responded !== 1 || errors.length > 0) {
     return { ok: false, error: `the guest did not respond in the benchmark's replica of a worker run${errors.length ? `: ${errors.join("; ")}` : ""}` };

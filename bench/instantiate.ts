@@ -4,7 +4,8 @@
 //   instance   a new memory and `new WebAssembly.Instance(module, stubImports)`:
 //              V8 alone, without Outpost's memory pool
 //   pooled     the same with a pooled memory reset to the initial image
-//   bind       pooled + a Session and Outpost's import object bound to it (Linker.imports)
+//   bind       Outpost's per-request set-up: a Session and an instance from GuestInstances
+//              (a reused instance reset in place when the module allows)
 //   run        + the guest's `_start` run to completion through JSPI, as a
 //              worker runs it, with a stub link to the main thread
 //   request    one HTTP GET through Outpost with one worker (child process),

@@ -19,8 +19,21 @@ export class GuestMemory {
     this.view = new DataView(memory.buffer);
   }
 
+  private revoked = false;
+
+  /**
+   * Ends access: the run is over and the memory may serve another request.
+   * A host call still finishing for the old run (one a wall-time abort woke
+   * the guest from) then fails instead of writing into the next request.
+   */
+  revoke(): void {
+    this.revoked = true;
+    this.bytes = new Uint8Array(0);
+  }
+
   /** `memory.grow` detaches the old buffer; refresh the cached views then. */
   private refresh(): void {
+    if (this.revoked) throw new HostError(Status.ERROR, "the guest's run has ended");
     if (this.bytes.byteLength === 0 || this.bytes.buffer !== this.memory.buffer) {
       this.bytes = new Uint8Array(this.memory.buffer);
       this.view = new DataView(this.memory.buffer);

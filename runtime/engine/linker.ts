@@ -1,8 +1,11 @@
 // Builds each instance's imports: the guest's imports resolved against the
-// host modules, every function bound to that instance's session.
+// host modules, every function bound to that instance's slot, which holds
+// the session of the request the instance is serving.
 //
 // Linking is planned once per module (which imports, which implementation,
-// sync or suspending) and only the binding to a session happens per request.
+// sync or suspending) and binding happens once per instance: an instance
+// that is reset and reused serves the next request through the same
+// imports, with the next session in its slot.
 import { ABI, abiFunction } from "../abi/signatures.ts";
 import { HostError, Status } from "../abi/status.ts";
 import { type HostFn, isSuspending } from "../hostcalls/host-module.ts";
@@ -17,10 +20,17 @@ export type UnknownImportPolicy = "error" | "trap";
 
 export class LinkError extends Error {}
 
+/** What an instance's imports read on every call: the request it serves now, and its memory. */
+export interface SessionSlot {
+  s: Session;
+  /** The memory the instance imports, when its module's memory is pooled (memory-image.ts). */
+  memory: WebAssembly.Memory | null;
+}
+
 interface PlannedImport {
   module: string;
   name: string;
-  bind: (s: Session) => unknown;
+  bind: (slot: SessionSlot) => unknown;
 }
 
 export interface ImportPlan {
@@ -64,7 +74,7 @@ export class Linker {
       throw new LinkError(`the module imports functions this host does not provide: ${unknown.join(", ")}`);
     }
     const imports = WebAssembly.Module.imports(module).map((entry): PlannedImport => {
-      if (isPooledMemory(entry)) return { module: entry.module, name: entry.name, bind: (s) => s.pooledMemory };
+      if (isPooledMemory(entry)) return { module: entry.module, name: entry.name, bind: (slot) => slot.memory };
       const call = `${entry.module}::${entry.name}`;
       if (!isKnownImport(entry.module, entry.name) || entry.kind !== "function") {
         return { module: entry.module, name: entry.name, bind: () => trapUnknown(call) };
@@ -79,9 +89,9 @@ export class Linker {
   }
 
   /** The import object for one instance. */
-  imports(plan: ImportPlan, s: Session): WebAssembly.Imports {
+  imports(plan: ImportPlan, slot: SessionSlot): WebAssembly.Imports {
     const out: Record<string, Record<string, unknown>> = {};
-    for (const entry of plan.imports) (out[entry.module] ??= {})[entry.name] = entry.bind(s);
+    for (const entry of plan.imports) (out[entry.module] ??= {})[entry.name] = entry.bind(slot);
     return out as WebAssembly.Imports;
   }
 
@@ -94,8 +104,9 @@ export class Linker {
   }
 
   private syncBinder(impl: HostFn, call: string, toCode: (e: HostError) => number) {
-    return (s: Session) =>
+    return (slot: SessionSlot) =>
       (...args: unknown[]) => {
+        const s = slot.s;
         s.checkLimits();
         try {
           return impl(s, ...args);
@@ -107,8 +118,9 @@ export class Linker {
 
   private suspendingBinder(impl: HostFn, call: string, toCode: (e: HostError) => number) {
     const tracker = this.tracker;
-    return (s: Session) =>
+    return (slot: SessionSlot) =>
       new WebAssembly.Suspending((...args: unknown[]) => {
+        const s = slot.s;
         s.checkLimits();
         let result: number | Promise<number>;
         try {
@@ -137,9 +149,9 @@ export class Linker {
   }
 }
 
-function bindUnsupported(s: Session) {
+function bindUnsupported(slot: SessionSlot) {
   return () => {
-    s.checkLimits();
+    slot.s.checkLimits();
     return Status.UNSUPPORTED;
   };
 }

@@ -5,7 +5,7 @@
 // cost of a new instance is almost all in allocating and collecting memories.
 //
 // Binary format: https://webassembly.github.io/spec/core/binary/modules.html
-import { readUleb, sections, uleb } from "./wasm-binary.ts";
+import { encodeSection, joinBytes, readUleb, sections, uleb } from "./wasm-binary.ts";
 
 const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
@@ -29,6 +29,16 @@ export interface MemoryPlan {
   maximumPages: number;
   /** The active data segments, applied to a zeroed memory to make its initial image. */
   segments: DataSegment[];
+  /** The module has passive data segments with contents (`memory.init` may read them until `data.drop`). */
+  passiveData: boolean;
+  /** When set, whole instances are reset and reused, not only their memories (instance-reset.ts). */
+  reuse?: InstanceReuse | null;
+}
+
+/** How to put an instance back in its initial state besides its memory. */
+export interface InstanceReuse {
+  /** Export names of the module's mutable globals (global-exports.ts). */
+  globals: string[];
 }
 
 function readSleb32(bytes: Uint8Array, offset: number): [value: number, next: number] {
@@ -49,13 +59,6 @@ function name(text: string): number[] {
   return [...uleb(encoded.length), ...encoded];
 }
 
-function section(id: number, content: number[] | Uint8Array): Uint8Array {
-  const header = [id, ...uleb(content.length)];
-  const out = new Uint8Array(header.length + content.length);
-  out.set(header, 0);
-  out.set(content, header.length);
-  return out;
-}
 
 /**
  * The module with its memory imported and its data segments made passive and
@@ -81,6 +84,7 @@ export function importMemory(bytes: Uint8Array<ArrayBuffer>): { bytes: Uint8Arra
   if (flags & 0x01) [maximumPages] = readUleb(bytes, offset);
 
   const segments: DataSegment[] = [];
+  let passiveData = false;
   const data = all.find((s) => s.id === SECTION_DATA);
   const newData: number[] = [];
   if (data) {
@@ -94,6 +98,7 @@ export function importMemory(bytes: Uint8Array<ArrayBuffer>): { bytes: Uint8Arra
         // Passive already: keep as it is.
         let length: number;
         [length, at] = readUleb(bytes, at);
+        if (length > 0) passiveData = true;
         newData.push(0x01, ...uleb(length), ...bytes.subarray(at, at + length));
         at += length;
         continue;
@@ -125,10 +130,10 @@ export function importMemory(bytes: Uint8Array<ArrayBuffer>): { bytes: Uint8Arra
   let importWritten = false;
   const writeImports = (existing: Uint8Array | null) => {
     if (!existing) {
-      parts.push(section(SECTION_IMPORT, [...uleb(1), ...memoryImport]));
+      parts.push(encodeSection(SECTION_IMPORT, [...uleb(1), ...memoryImport]));
     } else {
       const [n, start] = readUleb(existing, 0);
-      parts.push(section(SECTION_IMPORT, [...uleb(n + 1), ...existing.subarray(start), ...memoryImport]));
+      parts.push(encodeSection(SECTION_IMPORT, [...uleb(n + 1), ...existing.subarray(start), ...memoryImport]));
     }
     importWritten = true;
   };
@@ -142,18 +147,11 @@ export function importMemory(bytes: Uint8Array<ArrayBuffer>): { bytes: Uint8Arra
     }
     if (s.id === SECTION_MEMORY) continue; // the memory is imported now
     if (s.id === SECTION_DATA) {
-      parts.push(section(SECTION_DATA, newData));
+      parts.push(encodeSection(SECTION_DATA, newData));
       continue;
     }
     parts.push(bytes.subarray(s.start, s.end));
   }
   if (!importWritten) writeImports(null);
-  const total = parts.reduce((n, part) => n + part.length, 0);
-  const out = new Uint8Array(total);
-  let position = 0;
-  for (const part of parts) {
-    out.set(part, position);
-    position += part.length;
-  }
-  return { bytes: out, plan: { initialPages, maximumPages, segments } };
+  return { bytes: joinBytes(parts), plan: { initialPages, maximumPages, segments, passiveData } };
 }

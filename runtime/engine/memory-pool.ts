@@ -31,14 +31,24 @@ export class MemoryPool {
   take(): WebAssembly.Memory {
     const memory =
       this.free.pop() ?? new WebAssembly.Memory({ initial: this.plan.initialPages, maximum: this.plan.maximumPages });
-    new Uint8Array(memory.buffer).set(this.image);
+    this.reset(memory);
     return memory;
   }
 
   /** Takes a memory back after its request; one that grew is dropped. */
   give(memory: WebAssembly.Memory): void {
-    if (memory.buffer.byteLength !== this.initialBytes || this.free.length >= MAX_POOLED) return;
+    if (!this.fits(memory) || this.free.length >= MAX_POOLED) return;
     this.free.push(memory);
+  }
+
+  /** Whether the memory still has its initial size (it did not grow), so that a reset restores it entirely. */
+  fits(memory: WebAssembly.Memory): boolean {
+    return memory.buffer.byteLength === this.initialBytes;
+  }
+
+  /** Rewrites every byte of a memory of the initial size with the initial image. */
+  reset(memory: WebAssembly.Memory): void {
+    new Uint8Array(memory.buffer).set(this.image);
   }
 
   get pooled(): number {

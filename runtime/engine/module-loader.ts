@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { unknownImports, type UnknownImportPolicy } from "./linker.ts";
+import { planInstanceReuse } from "./instance-reset.ts";
 import { importMemory, type MemoryPlan } from "./memory-image.ts";
 import { binaryKind, capMemory, ModuleFormatError, WASM_PAGE_SIZE } from "./wasm-binary.ts";
 
@@ -18,7 +19,7 @@ export interface LoadedModule {
   size: number;
   /** Imports the host does not provide (linked as traps under the "trap" policy). */
   unknownImports: string[];
-  /** How to reset pooled memories for this module, or null when V8 allocates them (see memory-image.ts). */
+  /** How to reset pooled memories (and, with `reuse`, whole instances) for this module, or null when V8 allocates them (see memory-image.ts). */
   memory: MemoryPlan | null;
 }
 
@@ -55,7 +56,11 @@ export async function loadModule(
   try {
     prepared = capMemory(bytes as Uint8Array<ArrayBuffer>, Math.floor(options.memoryBytes / WASM_PAGE_SIZE)).bytes;
     const imported = importMemory(prepared);
-    if (imported) [prepared, memory] = [imported.bytes, imported.plan];
+    if (imported) {
+      [prepared, memory] = [imported.bytes, imported.plan];
+      const { reuse } = planInstanceReuse(prepared, memory);
+      if (reuse) [prepared, memory.reuse] = [reuse.bytes, reuse.plan];
+    }
   } catch (error) {
     if (error instanceof ModuleFormatError) throw new ModuleError(`${name}: ${error.message}`);
     throw error;

@@ -106,6 +106,26 @@ export function capMemory(bytes: Uint8Array<ArrayBuffer>, maxPages: number): { b
 
 export const WASM_PAGE_SIZE = PAGE;
 
+/** A section: its id, its size, then its contents. */
+export function encodeSection(id: number, content: number[] | Uint8Array): Uint8Array<ArrayBuffer> {
+  const header = [id, ...uleb(content.length)];
+  const out = new Uint8Array(header.length + content.length);
+  out.set(header, 0);
+  out.set(content, header.length);
+  return out;
+}
+
+/** The parts of a rewritten module, joined. */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 function name(text: string): number[] {
   const bytes = [...new TextEncoder().encode(text)];
   return [...uleb(bytes.length), ...bytes];

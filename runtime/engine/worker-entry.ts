@@ -1,14 +1,15 @@
 // A guest worker thread: receives compiled modules and requests from the
-// main thread and runs each request in a fresh instance. Many instances run
+// main thread and runs each request in an instance in its initial state. Many instances run
 // interleaved on this thread, each suspended (JSPI) while it waits.
 import { parentPort, workerData } from "node:worker_threads";
 import { Session } from "../session/session.ts";
 import { CpuTracker, threadId } from "./cpu-tracker.ts";
 import { LimitExceeded } from "./guest-abort.ts";
 import { runGuest } from "./guest-run.ts";
-import { MemoryPool } from "./memory-pool.ts";
-import { type ImportPlan, Linker, type UnknownImportPolicy } from "./linker.ts";
-import type { MainToWorker, ServiceInfo } from "./protocol.ts";
+import { GuestInstances } from "./instance-pool.ts";
+import { Linker, type UnknownImportPolicy } from "./linker.ts";
+import { MessageBatch } from "./message-batch.ts";
+import type { MainToWorker, ServiceInfo, WorkerToMain } from "./protocol.ts";
 import { WorkerLink } from "./worker-link.ts";
 
 export interface WorkerData {
@@ -17,17 +18,17 @@ export interface WorkerData {
 }
 
 interface LoadedGuest {
-  module: WebAssembly.Module;
-  plan: ImportPlan;
   service: ServiceInfo;
-  /** Reused memories, when the module's memory is pooled. */
-  memories: MemoryPool | null;
+  /** The module's instances on this thread: reused, or created per request (instance-pool.ts). */
+  instances: GuestInstances;
 }
 
 const port = parentPort!;
 const { watchdog, unknownImports } = workerData as WorkerData;
 const tracker = new CpuTracker(watchdog);
-const link = new WorkerLink(port);
+/** Messages to the main thread, sent in batches (message-batch.ts). */
+const outbox = new MessageBatch<WorkerToMain>(port);
+const link = new WorkerLink(outbox);
 const linker = new Linker(tracker, (s, call, error) => {
   link.log(s.rid, "stderr", `host error in ${call}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 });
@@ -42,20 +43,22 @@ async function run(message: Extract<MainToWorker, { t: "run" }>): Promise<void> 
   }
   const s = new Session(message.rid, message.head, message.body, message.info, guest.service, link);
   sessions.set(s.rid, s);
-  const outcome = await runGuest(guest.module, guest.plan, s, linker, tracker, guest.memories);
+  const outcome = await runGuest(guest.instances, s, tracker);
   sessions.delete(s.rid);
   link.done(s.rid, outcome, s.cpuUsedMs);
 }
 
-port.on("message", (message: MainToWorker) => {
+port.on("message", (batch: MainToWorker[]) => {
+  for (const message of batch) handle(message);
+});
+
+function handle(message: MainToWorker): void {
   if (link.receive(message)) return;
   switch (message.t) {
     case "load":
       guests.set(message.moduleId, {
-        module: message.module,
-        plan: linker.plan(message.module, unknownImports),
         service: message.service,
-        memories: message.memory ? new MemoryPool(message.memory) : null,
+        instances: new GuestInstances(message.module, linker.plan(message.module, unknownImports), linker, tracker, message.memory),
       });
       break;
     case "unload":
@@ -75,6 +78,6 @@ port.on("message", (message: MainToWorker) => {
       sessions.get(message.rid)?.abort(new LimitExceeded(message.limit, message.message));
       break;
   }
-});
+}
 
-port.postMessage({ t: "ready", tid: threadId() });
+outbox.post({ t: "ready", tid: threadId() });

@@ -1,7 +1,6 @@
 // The worker's side of the thread boundary: turns a session's requests to
 // the main thread (sends, body reads, the response, stream writes, logs)
 // into messages, and settles them when the main thread replies.
-import type { MessagePort } from "node:worker_threads";
 import { HostError, SendError, type Status } from "../abi/status.ts";
 import type { HostLink } from "../session/session.ts";
 import { StreamWriter } from "../session/stream-writer.ts";
@@ -14,8 +13,8 @@ import type {
   WorkerCall,
   WorkerToMain,
 } from "./protocol.ts";
+import type { MessageBatch } from "./message-batch.ts";
 
-type Port = Pick<MessagePort, "postMessage">;
 
 /** Buffers a chunk owns entirely can move to the main thread instead of being copied. */
 function transferables(parts: readonly (Uint8Array | number)[]): ArrayBuffer[] {
@@ -29,18 +28,19 @@ function transferables(parts: readonly (Uint8Array | number)[]): ArrayBuffer[] {
 }
 
 export class WorkerLink implements HostLink {
-  private readonly port: Port;
+  private readonly outbox: MessageBatch<WorkerToMain>;
   private nextCall = 1;
   private nextStream = 1;
   private readonly calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   private readonly streams = new Map<number, StreamWriter>();
 
-  constructor(port: Port) {
-    this.port = port;
+  constructor(outbox: MessageBatch<WorkerToMain>) {
+    this.outbox = outbox;
   }
 
-  private post(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
-    this.port.postMessage(message, transfer);
+  /** `urgent`: output for the client or the log, sent before the guest runs on (message-batch.ts). */
+  private post(message: WorkerToMain, transfer?: ArrayBuffer[], urgent = false): void {
+    this.outbox.post(message, transfer, urgent);
   }
 
   call(rid: number, call: WorkerCall): Promise<unknown> {
@@ -62,11 +62,11 @@ export class WorkerLink implements HostLink {
   }
 
   respond(rid: number, head: ResponseHead, manualFraming: boolean, body: BodySpec): void {
-    this.post({ t: "respond", rid, head, manualFraming, body }, transferables(body.parts));
+    this.post({ t: "respond", rid, head, manualFraming, body }, transferables(body.parts), true);
   }
 
   log(rid: number, endpoint: string, message: string): void {
-    this.post({ t: "log", rid, endpoint, message });
+    this.post({ t: "log", rid, endpoint, message }, undefined, true);
   }
 
   release(rid: number, bodies: number[]): void {
@@ -84,12 +84,12 @@ export class WorkerLink implements HostLink {
   }
 
   write(stream: number, chunk: Uint8Array | number): void {
-    this.post({ t: "write", stream, chunk }, typeof chunk === "number" ? [] : transferables([chunk]));
+    this.post({ t: "write", stream, chunk }, typeof chunk === "number" ? [] : transferables([chunk]), true);
   }
 
   finish(stream: number, abandon: boolean, trailers: string[] | null): void {
     this.streams.delete(stream);
-    this.post({ t: "finish", stream, abandon, trailers });
+    this.post({ t: "finish", stream, abandon, trailers }, undefined, true);
   }
 
   /** Handles the main thread's replies and acknowledgements. */

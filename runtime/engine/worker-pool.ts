@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import { now, WATCHDOG_BYTES } from "./cpu-tracker.ts";
 import type { UnknownImportPolicy } from "./linker.ts";
 import type { MemoryPlan } from "./memory-image.ts";
+import { MessageBatch } from "./message-batch.ts";
 import type { MainToWorker, ServiceInfo, WorkerToMain } from "./protocol.ts";
 import type { WorkerData } from "./worker-entry.ts";
 
@@ -45,7 +46,11 @@ export class GuestWorker {
     this.ready.catch(() => {}); // reported through WorkerPool.ready()
     const data: WorkerData = { watchdog, unknownImports };
     this.thread = new Worker(new URL("./worker-entry.ts", import.meta.url), { workerData: data });
+    this.outbox = new MessageBatch(this.thread);
   }
+
+  /** Messages to the worker, sent in batches (message-batch.ts). */
+  private readonly outbox: MessageBatch<MainToWorker>;
 
   onReady(tid: number | null): void {
     this.tid = tid;
@@ -57,8 +62,8 @@ export class GuestWorker {
     this.failStart(error);
   }
 
-  post(message: MainToWorker, transfer: ArrayBuffer[] = []): void {
-    if (this.alive) this.thread.postMessage(message, transfer);
+  post(message: MainToWorker, transfer?: ArrayBuffer[]): void {
+    if (this.alive) this.outbox.post(message, transfer);
   }
 
   /**
@@ -125,9 +130,11 @@ export class WorkerPool {
 
   private spawn(): GuestWorker {
     const worker = new GuestWorker(this.nextWorkerId++, this.unknownImports);
-    worker.thread.on("message", (message: WorkerToMain) => {
-      if (message.t === "ready") worker.onReady(message.tid);
-      else this.events.message(worker, message);
+    worker.thread.on("message", (batch: WorkerToMain[]) => {
+      for (const message of batch) {
+        if (message.t === "ready") worker.onReady(message.tid);
+        else this.events.message(worker, message);
+      }
     });
     worker.thread.on("error", (error: Error) => {
       // A worker that cannot even start would fail again if replaced: report it instead.

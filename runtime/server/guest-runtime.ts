@@ -250,9 +250,9 @@ export class GuestRuntime {
         return;
       }
       if (message.op === "invoke") {
-        Promise.resolve()
-          .then(() => this.invoke(worker, message))
-          .then((result) => reply(result), fail);
+        // Synchronously: a service takes what the call hands it (a body by id, say)
+        // before the next message of the batch (the guest's `done`) lets it go.
+        Promise.resolve(this.invoke(worker, message)).then((result) => reply(result), fail);
         return;
       }
       this.send(worker, message).then((result) => reply(result), fail);

@@ -77,8 +77,6 @@ export class Session {
   readonly service: ServiceInfo;
   readonly link: HostLink;
   mem!: GuestMemory;
-  /** The pooled memory this instance imports, when its module's memory is pooled. */
-  pooledMemory: WebAssembly.Memory | null = null;
 
   readonly requests = new HandleTable<RequestState>("request");
   readonly responses = new HandleTable<ResponseState>("response");

@@ -28,7 +28,7 @@ it("gives every request the initial memory, sequentially and concurrently, after
 
 it("reuses a memory only after rewriting every byte of it, and never one that grew", async () => {
   const { MemoryPool } = await import("../../runtime/engine/memory-pool.ts");
-  const pool = new MemoryPool({ initialPages: 1, maximumPages: 4, segments: [{ offset: 10, bytes: Uint8Array.of(1, 2, 3) }] });
+  const pool = new MemoryPool({ initialPages: 1, maximumPages: 4, segments: [{ offset: 10, bytes: Uint8Array.of(1, 2, 3) }], passiveData: false });
   const memory = pool.take();
   const initial = new Uint8Array(memory.buffer).slice();
   expect([...initial.subarray(9, 14)]).toEqual([0, 1, 2, 3, 0]);

@@ -5,8 +5,9 @@ import wabtInit from "wabt";
 
 const wabt = await wabtInit();
 
-export function wat(source: string, name = "fixture.wat"): Uint8Array {
-  const module = wabt.parseWat(name, source, { multi_value: true, bulk_memory: true });
+/** `features`: wabt feature flags beyond multi-value and bulk memory (reference_types, simd, ...). */
+export function wat(source: string, name = "fixture.wat", features: Record<string, boolean> = {}): Uint8Array {
+  const module = wabt.parseWat(name, source, { multi_value: true, bulk_memory: true, ...features });
   try {
     return module.toBinary({}).buffer;
   } finally {
