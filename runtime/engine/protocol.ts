@@ -109,6 +109,15 @@ export type MainToWorker =
       body: RemoteBodyInfo | null;
       info: DownstreamInfo;
     }
+  /** A client request for a reusable sandbox that asked for one (`park`): it answers `bounce` if it no longer waits. */
+  | {
+      t: "next";
+      sandbox: number;
+      rid: number;
+      head: RequestHead;
+      body: RemoteBodyInfo | null;
+      info: DownstreamInfo;
+    }
   | { t: "reply"; call: number; ok: true; value: unknown }
   | { t: "reply"; call: number; ok: false; error: RemoteError }
   | { t: "ack"; stream: number; bytes: number }
@@ -177,4 +186,10 @@ export type WorkerToMain =
   | { t: "finish"; stream: number; abandon: boolean; trailers: string[] | null }
   | { t: "log"; rid: number; endpoint: string; message: string }
   | { t: "release"; rid: number; bodies: number[] }
-  | { t: "done"; rid: number; outcome: GuestOutcome; cpuMs: number };
+  | { t: "done"; rid: number; outcome: GuestOutcome; cpuMs: number }
+  /** A reusable sandbox waits for another request of its module (`next_request`). */
+  | { t: "park"; sandbox: number; moduleId: string }
+  /** It stopped waiting (its wait timed out, or it abandoned the wait). */
+  | { t: "unpark"; sandbox: number }
+  /** A request sent with `next` found the sandbox no longer waiting: run it elsewhere. */
+  | { t: "bounce"; rid: number };

@@ -33,7 +33,8 @@ const linker = new Linker(tracker, (s, call, error) => {
   link.log(s.rid, "stderr", `host error in ${call}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 });
 const guests = new Map<string, LoadedGuest>();
-const sessions = new Map<number, Session>();
+/** Running sessions (one may serve several requests in turn: reusable sandboxes). */
+const sessions = new Set<Session>();
 
 async function run(message: Extract<MainToWorker, { t: "run" }>): Promise<void> {
   const guest = guests.get(message.moduleId);
@@ -42,10 +43,12 @@ async function run(message: Extract<MainToWorker, { t: "run" }>): Promise<void> 
     return;
   }
   const s = new Session(message.rid, message.head, message.body, message.info, guest.service, link);
-  sessions.set(s.rid, s);
+  s.moduleId = message.moduleId;
+  sessions.add(s);
   const outcome = await runGuest(guest.instances, s, tracker);
-  sessions.delete(s.rid);
-  link.done(s.rid, outcome, s.cpuUsedMs);
+  sessions.delete(s);
+  // A reusable sandbox whose last wait found no request has reported its last one already.
+  if (!s.reported) link.done(s.rid, outcome, s.cpuUsedMs);
 }
 
 port.on("message", (batch: MainToWorker[]) => {
@@ -75,7 +78,7 @@ function handle(message: MainToWorker): void {
       void run(message);
       break;
     case "abort":
-      sessions.get(message.rid)?.abort(new LimitExceeded(message.limit, message.message));
+      for (const s of sessions) if (s.rid === message.rid && !s.reported) s.abort(new LimitExceeded(message.limit, message.message));
       break;
   }
 }

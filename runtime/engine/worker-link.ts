@@ -2,7 +2,8 @@
 // the main thread (sends, body reads, the response, stream writes, logs)
 // into messages, and settles them when the main thread replies.
 import { HostError, SendError, type Status } from "../abi/status.ts";
-import type { HostLink } from "../session/session.ts";
+import type { NextRequest, RequestPromise } from "../session/next-request.ts";
+import type { HostLink, Session } from "../session/session.ts";
 import { StreamWriter } from "../session/stream-writer.ts";
 import type {
   BodySpec,
@@ -33,6 +34,9 @@ export class WorkerLink implements HostLink {
   private nextStream = 1;
   private readonly calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>();
   private readonly streams = new Map<number, StreamWriter>();
+  /** Reusable sandboxes waiting for a request, by sandbox id: each settles its wait. */
+  private readonly parked = new Map<number, (next: NextRequest | null) => void>();
+  private nextSandbox = 1;
 
   constructor(outbox: MessageBatch<WorkerToMain>) {
     this.outbox = outbox;
@@ -77,6 +81,26 @@ export class WorkerLink implements HostLink {
     this.post({ t: "done", rid, outcome, cpuMs });
   }
 
+  awaitNextRequest(s: Session, timeoutMs: number): RequestPromise {
+    const sandbox = this.nextSandbox++;
+    let settle!: (next: NextRequest | null) => void;
+    const promise = new Promise<NextRequest | null>((resolve) => (settle = resolve));
+    const end = (next: NextRequest | null) => {
+      if (!this.parked.delete(sandbox)) return;
+      clearTimeout(timer);
+      if (!next) this.post({ t: "unpark", sandbox });
+      settle(next);
+    };
+    const timer = setTimeout(() => end(null), timeoutMs);
+    this.parked.set(sandbox, end);
+    this.post({ t: "park", sandbox, moduleId: s.moduleId });
+    return { promise, abandon: () => end(null) };
+  }
+
+  requestDone(s: Session): void {
+    this.done(s.rid, { kind: "ok" }, s.cpuUsedMs);
+  }
+
   openStream(): StreamWriter {
     const stream = new StreamWriter(this.nextStream++, this);
     this.streams.set(stream.id, stream);
@@ -103,6 +127,13 @@ export class WorkerLink implements HostLink {
         const { status, message: text, detail } = message.error;
         call.reject(detail === undefined ? new HostError(status as Status, text) : new SendError(status as Status, text, detail));
       }
+      return true;
+    }
+    if (message.t === "next") {
+      const settle = this.parked.get(message.sandbox);
+      // The wait ended meanwhile (timed out, abandoned): the main thread runs the request elsewhere.
+      if (!settle) this.post({ t: "bounce", rid: message.rid });
+      else settle({ rid: message.rid, head: message.head, body: message.body, info: message.info });
       return true;
     }
     if (message.t === "ack") {

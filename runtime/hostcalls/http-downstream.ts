@@ -1,7 +1,9 @@
-// `fastly_http_downstream`: facts about the client request, by handle.
-// Bot and proxy detection are production-only: `none`. Reusable sandboxes
-// (`next_request*`) are not implemented yet and answer `unsupported`.
-import { Status } from "../abi/status.ts";
+// `fastly_http_downstream`: facts about the client request, by handle, and
+// reusable sandboxes (`next_request*`: runtime/session/next-request.ts).
+// Bot and proxy detection are production-only: `none`.
+import { HostError, Status } from "../abi/status.ts";
+import { flushOutput } from "./wasi.ts";
+import { MAX_NEXT_REQUEST_WAIT_MS, MAX_REQUESTS_PER_SANDBOX, type RequestPromise } from "../session/next-request.ts";
 import type { Session } from "../session/session.ts";
 import {
   checkDownstream,
@@ -13,7 +15,52 @@ import {
   serverIp,
   writeFalse,
 } from "./downstream-calls.ts";
-import type { HostModule } from "./host-module.ts";
+import { type HostModule, suspending } from "./host-module.ts";
+
+/** `$next_request_options_mask`: the `timeout` bit (the `reserved` bit is ignored). */
+const NEXT_REQUEST_TIMEOUT = 1 << 1;
+
+/** Asks the main thread for another request for this sandbox; the wait starts now. */
+function nextRequest(s: Session, mask: number, options: number, out: number): number {
+  s.mem.slice(out, 4);
+  if (!s.link.awaitNextRequest) return Status.UNSUPPORTED;
+  if (s.requestPromises.size > 0) throw new HostError(Status.ERROR, "this sandbox already waits for its next request");
+  let timeoutMs = MAX_NEXT_REQUEST_WAIT_MS;
+  if (mask & NEXT_REQUEST_TIMEOUT) timeoutMs = Math.min(timeoutMs, Number(s.mem.readU64(options)));
+  const wait: RequestPromise =
+    s.served + 1 >= MAX_REQUESTS_PER_SANDBOX ? { promise: Promise.resolve(null), abandon() {} } : s.link.awaitNextRequest(s, timeoutMs);
+  s.mem.u32(out, s.requestPromises.add(wait));
+  return Status.OK;
+}
+
+/**
+ * Waits for the next request. The current one is over: once what it left
+ * running (a streaming response) is done, the main thread is told, so that
+ * its client is answered and its log line written. Then the next request
+ * becomes the session's current one, with its own handles and limits.
+ */
+async function nextRequestWait(s: Session, handle: number, reqOut: number, bodyOut: number): Promise<number> {
+  const wait = s.requestPromises.take(handle);
+  s.mem.slice(reqOut, 4);
+  s.mem.slice(bodyOut, 4);
+  await finishCurrentRequest(s);
+  const next = await wait.promise;
+  if (!next) return Status.NONE;
+  s.adoptDownstream(next.rid, next.head, next.body, next.info);
+  s.served++;
+  s.mem.u32(reqOut, s.downstreamRequest);
+  s.mem.u32(bodyOut, s.downstreamBody);
+  return Status.OK;
+}
+
+async function finishCurrentRequest(s: Session): Promise<void> {
+  if (s.reported) return;
+  await Promise.allSettled(s.background);
+  s.background = [];
+  flushOutput(s);
+  s.link.requestDone?.(s);
+  s.reported = true;
+}
 
 /** Checks the request handle, then answers `none`. */
 const none = (s: Session, req: number) => {
@@ -22,6 +69,12 @@ const none = (s: Session, req: number) => {
 };
 
 export const fastlyHttpDownstream: HostModule = {
+  next_request: nextRequest,
+  next_request_wait: suspending(nextRequestWait),
+  next_request_abandon: (s, handle) => {
+    s.requestPromises.take(handle).abandon();
+    return Status.OK;
+  },
   downstream_client_ip_addr: (s, req, out, nOut) => (checkDownstream(s, req), clientIp(s, out, nOut)),
   downstream_server_ip_addr: (s, req, out, nOut) => (checkDownstream(s, req), serverIp(s, out, nOut)),
   downstream_client_request_id: (s, req, out, max, nOut) => (checkDownstream(s, req), requestId(s, out, max, nOut)),

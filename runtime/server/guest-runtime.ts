@@ -67,6 +67,8 @@ export class GuestRuntime {
   private readonly cache: Readthrough;
   private moduleId: string;
   private nextRid = 1;
+  /** Reusable sandboxes waiting for a request (`next_request`), the most recent last. */
+  private parked: { sandbox: number; worker: GuestWorker; moduleId: string }[] = [];
 
   constructor(options: GuestRuntimeOptions) {
     this.options = options;
@@ -161,19 +163,27 @@ export class GuestRuntime {
     this.dispatch(exchange);
   };
 
-  private dispatch(exchange: Exchange): void {
-    const worker = this.pool.pick();
+  /** The most recently parked sandbox of this module on a live worker, if any. */
+  private takeParked(moduleId: string) {
+    for (let i = this.parked.length - 1; i >= 0; i--) {
+      const parked = this.parked[i];
+      if (parked.moduleId !== moduleId || !parked.worker.alive) continue;
+      this.parked.splice(i, 1);
+      return parked;
+    }
+    return null;
+  }
+
+  /** `countAttempt`: false for a request a sandbox bounced (it never ran), which keeps its one replay. */
+  private dispatch(exchange: Exchange, countAttempt = true): void {
+    if (countAttempt) exchange.attempts++;
+    const parked = this.takeParked(exchange.moduleId);
+    const worker = parked?.worker ?? this.pool.pick();
     exchange.worker = worker;
-    exchange.attempts++;
     worker.running.add(exchange.rid);
-    worker.post({
-      t: "run",
-      rid: exchange.rid,
-      moduleId: exchange.moduleId,
-      head: exchange.head,
-      body: exchange.body,
-      info: exchange.info,
-    });
+    const { rid, head, body, info } = exchange;
+    if (parked) worker.post({ t: "next", sandbox: parked.sandbox, rid, head, body, info });
+    else worker.post({ t: "run", rid, moduleId: exchange.moduleId, head, body, info });
     clearTimeout(exchange.wallTimer);
     exchange.wallTimer = setTimeout(() => this.wallTimeExceeded(exchange), this.options.limits.wallMs);
   }
@@ -210,6 +220,19 @@ export class GuestRuntime {
       case "release":
         for (const id of message.bodies) this.bodies.release(id);
         return;
+      case "park":
+        if (message.moduleId === this.moduleId) this.parked.push({ sandbox: message.sandbox, worker, moduleId: message.moduleId });
+        return;
+      case "unpark":
+        this.parked = this.parked.filter((parked) => !(parked.worker === worker && parked.sandbox === message.sandbox));
+        return;
+      case "bounce": {
+        // The sandbox stopped waiting before the request reached it: start it the usual way.
+        worker.running.delete(message.rid);
+        const exchange = this.exchanges.get(message.rid);
+        if (exchange && !exchange.finished && exchange.worker === worker) this.dispatch(exchange, false);
+        return;
+      }
       case "done": {
         const exchange = this.exchanges.get(message.rid);
         worker.running.delete(message.rid);
@@ -381,6 +404,7 @@ export class GuestRuntime {
 
   private onWorkerLost(worker: GuestWorker, culprit: number | null, reason: string): void {
     this.sinks.delete(worker);
+    this.parked = this.parked.filter((parked) => parked.worker !== worker);
     for (const rid of worker.running) {
       const exchange = this.exchanges.get(rid);
       if (!exchange || exchange.worker !== worker) continue;

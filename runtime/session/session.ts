@@ -1,6 +1,8 @@
-// Per-request state of one guest instance: its handle tables, the client's
-// request, and the link to the main thread. Built fresh for every request and
-// dropped with the instance, so nothing leaks from one request to the next.
+// Per-run state of one guest instance: its handle tables, the client's
+// request, and the link to the main thread. Built fresh for every run and
+// dropped with it, so nothing leaks from one run to the next. A guest that
+// asks for more requests (`next_request`, a reusable sandbox) serves them
+// in the same run: each becomes the session's current downstream request.
 import { HttpVersion } from "../abi/constants.ts";
 import { HostError, Status } from "../abi/status.ts";
 import { CpuTracker } from "../engine/cpu-tracker.ts";
@@ -23,6 +25,7 @@ import type { KvPending } from "../stores/kv-pending.ts";
 import type { Acl } from "../stores/acl.ts";
 import { HandleTable } from "./handle-table.ts";
 import { Headers } from "./headers.ts";
+import type { RequestPromise } from "./next-request.ts";
 import { PendingRequest } from "./pending-request.ts";
 import type { StreamSink, StreamWriter } from "./stream-writer.ts";
 
@@ -36,6 +39,10 @@ export interface HostLink extends RemoteReader, StreamSink {
   openStream(): StreamWriter;
   /** Releases main-thread bodies the guest dropped unread. */
   release(rid: number, bodies: number[]): void;
+  /** Reusable sandboxes: waits up to `timeoutMs` for another request of the session's module (absent: unsupported). */
+  awaitNextRequest?(s: Session, timeoutMs: number): RequestPromise;
+  /** Reports the current request of a reusable sandbox done; the run goes on. */
+  requestDone?(s: Session): void;
 }
 
 export class RequestState {
@@ -72,8 +79,9 @@ export class ResponseState {
 export type AsyncItem = Body | PendingRequest | CacheHandle | CacheBusyHandle | KvPending;
 
 export class Session {
-  readonly rid: number;
-  readonly info: DownstreamInfo;
+  /** The main thread's id of the current downstream request. */
+  rid: number;
+  info: DownstreamInfo;
   readonly service: ServiceInfo;
   readonly link: HostLink;
   mem!: GuestMemory;
@@ -92,21 +100,28 @@ export class Session {
   readonly kvStores = new HandleTable<string>("kv store");
   /** Open ACLs (`fastly_acl`). */
   readonly acls = new HandleTable<Acl>("acl");
-  readonly downstreamRequest: number;
-  readonly downstreamBody: number;
+  downstreamRequest!: number;
+  downstreamBody!: number;
   /** Header names and count of the client's request before any guest edit. */
-  readonly originalHeaderNames: string[];
+  originalHeaderNames!: string[];
+  /** Downstream requests served before the current one (reusable sandboxes). */
+  served = 0;
+  /** The module this run belongs to: a reusable sandbox only gets requests for it. */
+  moduleId = "";
+  /** The current request's end was reported to the main thread (a reusable sandbox between requests). */
+  reported = false;
+  readonly requestPromises = new HandleTable<RequestPromise>("request promise");
 
   /** Set once `send_downstream` has been called: there is one response per request. */
   responded = false;
   /** Work the guest started that must finish before the run is reported done (`send_downstream_pending`). */
-  readonly background: Promise<void>[] = [];
+  background: Promise<void>[] = [];
   /** Bytes the guest has written into buffered bodies, charged against its memory limit. */
   private bufferedBytes = 0;
   /** Set when the main thread ends the run (wall-time limit): every host call then throws it. */
   aborted: LimitExceeded | null = null;
   /** Rejects when the run is aborted, waking the guest from whatever it waits on. */
-  readonly abortSignal: Promise<never>;
+  abortSignal!: Promise<never>;
   private rejectAbort!: (error: LimitExceeded) => void;
 
   // CPU accounting, maintained by the CpuTracker.
@@ -120,6 +135,17 @@ export class Session {
     this.info = info;
     this.service = service;
     this.link = link;
+    this.adoptDownstream(rid, head, body, info);
+  }
+
+  /**
+   * Makes a client request the current one: the first of the run, or the
+   * next one a reusable sandbox waited for (`next_request_wait`). Limits
+   * start over with it: CPU time and the wall-time abort are per request.
+   */
+  adoptDownstream(rid: number, head: RequestHead, body: RemoteBodyInfo | null, info: DownstreamInfo): void {
+    this.rid = rid;
+    this.info = info;
     const request = new RequestState();
     request.method = head.method;
     request.uri = head.uri;
@@ -128,6 +154,10 @@ export class Session {
     this.downstreamRequest = this.requests.add(request);
     this.downstreamBody = this.asyncItems.add(Body.fromRemote(body));
     this.originalHeaderNames = info.originalHeaderNames;
+    this.responded = false;
+    this.reported = false;
+    this.cpuUsedMs = 0;
+    this.aborted = null;
     this.abortSignal = new Promise<never>((_, reject) => (this.rejectAbort = reject));
     this.abortSignal.catch(() => {}); // handled by whoever races it
   }
