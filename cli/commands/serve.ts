@@ -28,6 +28,8 @@ interface ServeFlags {
   clientIpHeader: boolean;
   stateDir?: string;
   watch?: boolean;
+  origin?: string;
+  overrideHost?: string;
 }
 
 /** Where the admin API listens unless told otherwise. */
@@ -35,7 +37,7 @@ export const DEFAULT_ADMIN_ADDR = "127.0.0.1:7677";
 
 export function serveCommand(): Command {
   return new Command("serve")
-    .description("serve a Compute app (bin/main.wasm and fastly.toml) on a local address")
+    .description("serve a Compute app (bin/main.wasm and fastly.toml) on a local address, or cache an origin with --origin")
     .argument("[dir]", "project directory", ".")
     .option("--file <path>", "Wasm module to run (default: DIR/bin/main.wasm)")
     .option("--addr <host:port>", "address to listen on", "127.0.0.1:7676")
@@ -49,6 +51,8 @@ export function serveCommand(): Command {
         .choices(["error", "trap"])
         .default("error"),
     )
+    .option("--origin <url>", "run no app: the no-code caching service, a caching reverse proxy in front of URL")
+    .option("--override-host <host>", "with --origin: the Host header the origin receives (default: the origin URL's host)")
     .option("--watch", "build first, then rebuild on source changes and serve each new build without restarting")
     .option("--quiet", "do not log each request")
     .option("--no-client-ip-header", "ignore X-Outpost-Client-IP (by default it sets the client address guests see)")
@@ -59,6 +63,8 @@ export function serveCommand(): Command {
     .option("--admin-addr <host:port|off>", "address of the admin API (purge, /metrics, /health), or off", DEFAULT_ADMIN_ADDR)
     .addOption(new Option("--admin-token <token>", "token the admin API and PURGE requests require as Fastly-Key").env("OUTPOST_ADMIN_TOKEN"))
     .action(async (dir: string, flags: ServeFlags, command: Command) => {
+      if (flags.origin !== undefined) return serveOrigin(flags, command);
+      if (flags.overrideHost !== undefined) throw new UserError("--override-host applies only with --origin (a Compute app's backends take override_host in fastly.toml)");
       const root = resolve(dir);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`${dir}: no such directory`);
       const configPath = flags.config ? resolve(flags.config) : resolve(root, "fastly.toml");
@@ -90,15 +96,7 @@ export function serveCommand(): Command {
         adminToken: flags.adminToken,
         clientIpHeader: flags.clientIpHeader,
         stateDir: flags.stateDir === "off" ? undefined : flags.stateDir ? resolve(flags.stateDir) : resolve(root, DEFAULT_STATE_DIR),
-      }).catch((error: NodeJS.ErrnoException) => {
-        if (error instanceof AdminListenError) {
-          if (error.code === "EADDRINUSE") throw new UserError(`--admin-addr ${error.address} is already in use; pick another or turn it off with --admin-addr off`);
-          throw new UserError(error.message);
-        }
-        if (error.code === "EADDRINUSE") throw new UserError(`${flags.addr} is already in use; pick another with --addr`);
-        if (error.code === "EACCES") throw new UserError(`not allowed to listen on ${flags.addr}`);
-        throw error;
-      });
+      }).catch((error: NodeJS.ErrnoException) => listenFailed(error, flags));
       const backends = manifest.backends.map((b) => `${b.name} -> ${b.url.href}`).join(", ") || "none";
       if (server.admin) logger.info(`admin API (purge, /metrics, /health) at ${server.admin.url}`);
       logger.info(`Outpost serving ${wasm} on ${server.url} (${server.runtime.workerCount} workers; backends: ${backends})`);
@@ -114,6 +112,68 @@ export function serveCommand(): Command {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+}
+
+/** Flags that concern the guest, and have no meaning for the no-code caching service. */
+const GUEST_ONLY_FLAGS: [key: string, flag: string][] = [
+  ["file", "--file"],
+  ["watch", "--watch"],
+  ["config", "--config"],
+  ["workers", "--workers"],
+  ["memoryMib", "--memory-mib"],
+  ["cpuMs", "--cpu-ms"],
+  ["wallMs", "--wall-ms"],
+  ["unknownImports", "--unknown-imports"],
+  ["stateDir", "--state-dir"],
+  ["clientIpHeader", "--no-client-ip-header"],
+];
+
+/** `outpost serve --origin URL`: the no-code caching service, no Wasm and no workers. */
+async function serveOrigin(flags: ServeFlags, command: Command): Promise<void> {
+  for (const [key, flag] of GUEST_ONLY_FLAGS) {
+    if (command.getOptionValueSource(key) === "cli") {
+      throw new UserError(`${flag} does not apply with --origin: the caching service runs no Wasm app (drop one or the other)`);
+    }
+  }
+  if (command.args.length > 0) throw new UserError(`a project directory (${command.args[0]}) does not apply with --origin: the caching service runs no Wasm app`);
+  if (flags.origin === "") throw new UserError("--origin must be a URL (for example --origin http://127.0.0.1:8080)");
+  if (flags.overrideHost === "") throw new UserError("--override-host must not be empty");
+  const { host, port } = parseAddr(flags.addr);
+  const logger = consoleLogger({ quiet: flags.quiet });
+  const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
+  const cacheDir = flags.cacheDir ? cacheDirectory(flags.cacheDir) : undefined;
+  if (flags.adminToken === "") throw new UserError("--admin-token must not be empty");
+  const server = await startServer({
+    origin: flags.origin!,
+    overrideHost: flags.overrideHost,
+    quiet: flags.quiet,
+    host,
+    port,
+    logger,
+    cacheBytes: positive(flags.cacheMib, "--cache-mib")! * 2 ** 20,
+    cacheDir,
+    admin,
+    adminToken: flags.adminToken,
+  }).catch((error: NodeJS.ErrnoException) => listenFailed(error, flags));
+  if (server.admin) logger.info(`admin API (purge, /metrics, /health) at ${server.admin.url}`);
+  logger.info(`Outpost caching ${server.origin.href} on ${server.url} (no guest; Host: ${flags.overrideHost ?? server.origin.host})`);
+  const stop = () => {
+    logger.info("shutting down");
+    void server.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+/** The clear message for a server that could not listen. */
+function listenFailed(error: NodeJS.ErrnoException, flags: ServeFlags): never {
+  if (error instanceof AdminListenError) {
+    if (error.code === "EADDRINUSE") throw new UserError(`--admin-addr ${error.address} is already in use; pick another or turn it off with --admin-addr off`);
+    throw new UserError(error.message);
+  }
+  if (error.code === "EADDRINUSE") throw new UserError(`${flags.addr} is already in use; pick another with --addr`);
+  if (error.code === "EACCES") throw new UserError(`not allowed to listen on ${flags.addr}`);
+  throw error;
 }
 
 export function parseAddr(addr: string, flag = "--addr"): { host: string; port: number } {

@@ -10,14 +10,18 @@ export class RequestCounters {
 
   /** Counts this response once it is over. */
   track(res: ServerResponse): void {
-    res.once("close", () => {
-      if (!res.headersSent) {
-        this.unanswered++;
-        return;
-      }
-      const key = `${Math.floor(res.statusCode / 100)}xx`;
-      this.byClass.set(key, (this.byClass.get(key) ?? 0) + 1);
-    });
+    res.once("close", () => this.responded(res));
+  }
+
+  /** Counts a response that is over (for servers that already listen for its "close"). */
+  responded(res: ServerResponse): void {
+    if (!res.headersSent) {
+      this.unanswered++;
+      return;
+    }
+    const statusClass = Math.floor(res.statusCode / 100);
+    const key = CLASSES[statusClass - 1] ?? `${statusClass}xx`;
+    this.byClass.set(key, (this.byClass.get(key) ?? 0) + 1);
   }
 
   count(statusClass: string): number {

@@ -149,6 +149,11 @@ export class GrowingBody {
     else setTimeout(() => this.failWhenDrained(stream, error), 5);
   }
 
+  /** Every chunk, when the body is complete and none was dropped; null otherwise. Not to be modified. */
+  whole(): readonly Uint8Array[] | null {
+    return this.done && this.error === null && this.base === 0 ? this.chunks : null;
+  }
+
   /** All the bytes, when the body is retained and complete. */
   snapshot(): Uint8Array[] {
     return this.chunks.slice();

@@ -1,6 +1,7 @@
 // The HTTP caching rules, as pure functions of requests, responses, the
-// guest's cache override and the time. No I/O and no state: the readthrough
-// pipeline and the HTTP Cache API both decide with these.
+// guest's cache override and the time. No I/O and no state (but a memo of
+// parsed URIs): the readthrough pipeline and the HTTP Cache API both decide
+// with these.
 //
 // References: RFC 9111 (HTTP Caching), RFC 9110 (HTTP Semantics), RFC 5861
 // (stale-while-revalidate, stale-if-error), RFC 9213 (CDN-Cache-Control),
@@ -78,18 +79,48 @@ export function shouldLookUp(method: string, override: CacheOverride): boolean {
  * as the platform keys objects by host and URL.
  */
 export function primaryKey(uri: string, headers: Headers): string {
-  let host = headers.get("host");
+  return primaryKeyFor(uri, headers.get("host"));
+}
+
+/** `primaryKey` from the request's (first) Host header value, when the caller has it at hand. */
+export function primaryKeyFor(uri: string, hostHeader: string | undefined): string {
+  let host = hostHeader;
   let pathAndQuery = uri;
   if (!uri.startsWith("/")) {
-    try {
-      const url = new URL(uri);
-      host ??= url.host;
-      pathAndQuery = url.pathname + url.search;
-    } catch {
-      // an unparsable target is keyed as written
+    // An unparsable target is keyed as written.
+    const parts = uriParts(uri);
+    if (parts) {
+      host ??= parts[0];
+      pathAndQuery = parts[1];
     }
   }
   return `${(host ?? "").toLowerCase()}${pathAndQuery}`;
+}
+
+/**
+ * Parsing a URI is the costliest step of a cache hit, and clients ask for
+ * the same URIs over and over: the parts of recent ones (not too long) are
+ * kept. A pure function's results, so nothing observable changes.
+ */
+const parsedUris = new Map<string, readonly [host: string, pathAndQuery: string] | null>();
+const MAX_PARSED_URIS = 2048;
+const MAX_PARSED_URI_LENGTH = 1024;
+
+/** The authority and the path with query of an absolute URI, as the URL parser reads them; null when it cannot. */
+function uriParts(uri: string): readonly [host: string, pathAndQuery: string] | null {
+  let parts = parsedUris.get(uri);
+  if (parts !== undefined) return parts;
+  try {
+    const url = new URL(uri);
+    parts = [url.host, url.pathname + url.search];
+  } catch {
+    parts = null;
+  }
+  if (uri.length <= MAX_PARSED_URI_LENGTH) {
+    if (parsedUris.size >= MAX_PARSED_URIS) parsedUris.clear();
+    parsedUris.set(uri, parts);
+  }
+  return parts;
 }
 
 // ---- storing ----

@@ -21,6 +21,7 @@ import {
   mergeNotModified,
   notModifiedSelects,
   primaryKey,
+  primaryKeyFor,
   secondaryKey,
   shouldLookUp,
   storability,
@@ -39,6 +40,11 @@ export interface OriginResponse {
   /** Body length when known, else -1. */
   length: number;
   trailers: () => string[];
+  /**
+   * The whole body, when it is complete in memory (only from `sendStored`):
+   * `body` is then null, and the caller writes these chunks as they are.
+   */
+  chunks?: readonly Uint8Array[];
 }
 
 /** Sends the request to the origin; `withBody` is false for requests the cache makes itself. */
@@ -95,16 +101,9 @@ export class Readthrough {
     for (let waits = 0; ; waits++) {
       if (this.store.isHitForPass(primary)) return this.pass(request, requestHeaders, origin, "uri-miss; detail=hit-for-pass");
       const object = this.store.lookup(primary, requestHeaders);
-      const now = this.now();
       if (object) {
-        const use = usability(object.lifetimes, now);
-        if (use === "fresh") return this.serve(object, head.method, "hit", waits > 0);
-        if (use === "stale-while-revalidate") {
-          // RFC 5861 §3: serve stale, and revalidate in the background — once, however many are served meanwhile.
-          this.revalidateInBackground(primary, object, head, override, origin);
-          this.metrics.staleServed++;
-          return this.serve(object, head.method, "stale-while-revalidate", waits > 0);
-        }
+        const served = this.serveStored(object, primary, request, origin, waits > 0, false);
+        if (served) return served;
       }
       const key = collapseKey(primary, object);
       const pending = this.inFlight.get(key);
@@ -117,6 +116,38 @@ export class Readthrough {
       }
       return this.fetchAndStore(key, primary, object, request, requestHeaders, origin);
     }
+  }
+
+  /**
+   * What `send` answers when the stored object can be used at once (fresh, or
+   * stale within stale-while-revalidate), without a promise; null when `send`
+   * has more to do (a miss, a pass, a revalidation, a wait), and nothing has
+   * been done or counted then. A complete body comes as `chunks`.
+   */
+  sendStored(request: CacheRequest, origin: Origin): OriginResponse | null {
+    const { head, override } = request;
+    if (!shouldLookUp(head.method, override)) return null;
+    // As `send` does, without making a header map unless a stored response varies on the request's fields.
+    const primary = HTTP + primaryKeyFor(head.uri, firstValue(head.headers, "host"));
+    if (this.store.isHitForPass(primary)) return null;
+    const rule = this.store.varyRuleFor(primary);
+    if (!rule) return null;
+    const object = this.store.lookup(primary, rule.length === 0 ? NO_FIELDS : Headers.fromFlat(head.headers));
+    return object ? this.serveStored(object, primary, request, origin, false, true) : null;
+  }
+
+  /** Serves a stored object that is fresh, or stale within stale-while-revalidate (revalidating it in the background); else null. */
+  private serveStored(object: CacheObject, primary: string, request: CacheRequest, origin: Origin, collapsed: boolean, whole: boolean): OriginResponse | null {
+    const { head } = request;
+    const use = usability(object.lifetimes, this.now());
+    if (use === "fresh") return this.serve(object, head.method, "hit", collapsed, object.headers, whole);
+    if (use === "stale-while-revalidate") {
+      // RFC 5861 §3: serve stale, and revalidate in the background — once, however many are served meanwhile.
+      this.revalidateInBackground(primary, object, head, request.override, origin);
+      this.metrics.staleServed++;
+      return this.serve(object, head.method, "stale-while-revalidate", collapsed, object.headers, whole);
+    }
+    return null;
   }
 
   /** Sends without caching; invalidates after unsafe methods (RFC 9111 §4.4). */
@@ -323,6 +354,8 @@ export class Readthrough {
     collapsed: boolean,
     /** The origin's fields, for the client whose request fetched the object; others get the stored ones. */
     fields: Headers = object.headers,
+    /** Give a complete body as `chunks` instead of a stream. */
+    whole = false,
   ): OriginResponse {
     const now = this.now();
     const isHit = how === "hit" || how === "stale-while-revalidate" || how === "stale-if-error";
@@ -334,24 +367,21 @@ export class Readthrough {
     const ttl = Math.round((object.lifetimes.staleAt - now) / 1000);
     const swr = Math.max(0, Math.round((object.lifetimes.staleWhileRevalidateUntil - Math.max(now, object.lifetimes.staleAt)) / 1000));
     const sie = Math.max(0, Math.round((object.lifetimes.staleIfErrorUntil - Math.max(now, object.lifetimes.staleAt)) / 1000));
-    const status = {
-      hit: `hit; ttl=${ttl}`,
-      "stale-while-revalidate": `hit; ttl=${ttl}; fwd=stale; detail=stale-while-revalidate`,
-      "stale-if-error": `hit; ttl=${ttl}; detail=stale-if-error`,
-      miss: `fwd=uri-miss; stored`,
-      "stale-miss": `fwd=stale; fwd-status=${object.status}; stored`,
-      revalidated: `fwd=stale; fwd-status=304; stored`,
-    }[how];
-    const headers = fields.clone();
-    headers.set("age", String(currentAge(object.freshness, object.responseTime, now)));
-    headers.set("x-cache", isHit ? "HIT" : "MISS");
-    headers.set("x-cache-hits", String(object.hits));
-    headers.set("cache-status", `Outpost; ${status}${collapsed ? "; collapsed" : ""}`);
-    headers.set("x-cache-debug", `ttl=${ttl}; swr=${swr}; sie=${sie}; age=${headers.get("age")}`);
+    const status = cacheStatus(how, ttl, object.status);
+    const age = String(currentAge(object.freshness, object.responseTime, now));
+    const headers = servedHeaders(fields, [
+      age,
+      isHit ? "HIT" : "MISS",
+      String(object.hits),
+      `Outpost; ${status}${collapsed ? "; collapsed" : ""}`,
+      `ttl=${ttl}; swr=${swr}; sie=${sie}; age=${age}`,
+    ], fields === object.headers);
     const length = object.declaredLength ?? (object.body.complete ? object.body.length : -1);
+    const chunks = whole && method !== "HEAD" ? object.body.whole() : null;
+    if (chunks) return { status: object.status, headers, body: null, length: object.body.length, trailers: () => object.body.trailers, chunks };
     return {
       status: object.status,
-      headers: headers.toFlat(),
+      headers,
       body: method === "HEAD" ? null : object.body.readable(),
       length: method === "HEAD" ? 0 : length,
       trailers: () => object.body.trailers,
@@ -395,6 +425,89 @@ function deleteAt(object: CacheObject): number {
   const { staleAt, staleWhileRevalidateUntil, staleIfErrorUntil } = object.lifetimes;
   const servable = Math.max(staleAt, staleWhileRevalidateUntil, staleIfErrorUntil);
   return hasValidators(object.headers) ? servable + 86_400_000 : servable;
+}
+
+/** What Cache-Status (RFC 9211) says of a response served from a stored object, after "Outpost; ". */
+function cacheStatus(how: "hit" | "stale-while-revalidate" | "stale-if-error" | "miss" | "stale-miss" | "revalidated", ttl: number, status: number): string {
+  switch (how) {
+    case "hit":
+      return `hit; ttl=${ttl}`;
+    case "stale-while-revalidate":
+      return `hit; ttl=${ttl}; fwd=stale; detail=stale-while-revalidate`;
+    case "stale-if-error":
+      return `hit; ttl=${ttl}; detail=stale-if-error`;
+    case "miss":
+      return "fwd=uri-miss; stored";
+    case "stale-miss":
+      return `fwd=stale; fwd-status=${status}; stored`;
+    case "revalidated":
+      return "fwd=stale; fwd-status=304; stored";
+  }
+}
+
+/** The request fields `lookup` reads when the stored responses vary on none. Never changed. */
+const NO_FIELDS = new Headers();
+
+/** The first value of a field in a flat list (names in any case), as `Headers.get` gives it. */
+function firstValue(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i];
+    if (field.length === name.length && (field === name || field.toLowerCase() === name)) return flat[i + 1];
+  }
+  return undefined;
+}
+
+/** The fields the cache sets on every response it serves from a stored object, in this order. */
+const SERVED_FIELDS = ["age", "x-cache", "x-cache-hits", "cache-status", "x-cache-debug"] as const;
+
+/** The flat list of a stored object's fields, with where each of SERVED_FIELDS goes (-1: at the end). */
+interface ServedTemplate {
+  flat: string[];
+  at: number[];
+}
+
+/**
+ * Templates of the stored fields, made on an object's first hit. Stored
+ * fields are replaced as a whole (a revalidation, an update), never changed
+ * in place, so a template stays true for as long as its fields live.
+ */
+const templates = new WeakMap<Headers, ServedTemplate>();
+
+function template(fields: Headers, keep: boolean): ServedTemplate {
+  let made = keep ? templates.get(fields) : undefined;
+  if (made) return made;
+  const flat: string[] = [];
+  const at = SERVED_FIELDS.map(() => -1);
+  for (const name of fields.names()) {
+    const served = SERVED_FIELDS.indexOf(name as (typeof SERVED_FIELDS)[number]);
+    if (served >= 0) {
+      // In place of every stored value, one: as `Headers.set` does.
+      at[served] = flat.length;
+      flat.push(name, "");
+      continue;
+    }
+    for (const value of fields.getAll(name)) flat.push(name, value);
+  }
+  made = { flat, at };
+  if (keep) templates.set(fields, made);
+  return made;
+}
+
+/**
+ * The flat list of `fields` with each of SERVED_FIELDS set to its value: in
+ * place of the stored value when there is one, else at the end, in order
+ * (what setting each on a copy and flattening it gives, without the copy).
+ * The stored fields' template is kept; an origin's fields (the response
+ * that fetched the object, `stored` false) are used once and not kept.
+ */
+function servedHeaders(fields: Headers, values: readonly string[], stored: boolean): string[] {
+  const { flat: base, at } = template(fields, stored);
+  const flat = base.slice();
+  for (let i = 0; i < SERVED_FIELDS.length; i++) {
+    if (at[i] >= 0) flat[at[i] + 1] = values[i];
+    else flat.push(SERVED_FIELDS[i], values[i]);
+  }
+  return flat;
 }
 
 function withCacheHeaders(response: OriginResponse, set: [string, string][]): OriginResponse {

@@ -125,6 +125,11 @@ export class CacheStore {
     return object;
   }
 
+  /** The request header names a primary key's stored variants vary on, when any is stored (what `lookup` starts from). */
+  varyRuleFor(primary: string): readonly string[] | undefined {
+    return this.varyRules.get(primary);
+  }
+
   /** Stores an object, replacing the variant it matches. False when it is too large to keep. */
   insert(object: CacheObject): boolean {
     const size = headerBytes(object) + Math.max(object.body.length, object.declaredLength ?? 0);
@@ -199,6 +204,7 @@ export class CacheStore {
   }
 
   isHitForPass(primary: string): boolean {
+    if (this.hitForPass.size === 0) return false;
     const until = this.hitForPass.get(primary);
     if (until === undefined) return false;
     if (this.now() < until) return true;

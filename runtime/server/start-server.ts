@@ -30,7 +30,9 @@ import { EMPTY_SERVICE_DATA, type ServiceData } from "../stores/service-data.ts"
 import { parseKvStores } from "../config/kv-stores.ts";
 import { KvDatabase } from "../stores/kv-database.ts";
 import { parseAcls } from "../config/acls.ts";
+import { ConfigError } from "../config/config-error.ts";
 import { EdgeRateLimits } from "../stores/rate-limit.ts";
+import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -64,6 +66,36 @@ export interface ServerOptions {
   stateDir?: string;
 }
 
+/** `outpost serve --origin`: the no-code caching service, one origin behind the cache and no guest. */
+export interface OriginServerOptions {
+  /** The origin's URL: http or https, with an optional path prefix. */
+  origin: string;
+  /** The Host header the origin receives (default: the origin URL's host). */
+  overrideHost?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  cacheBytes?: number;
+  clock?: () => number;
+  logger?: Logger;
+  cacheDir?: string;
+  admin?: AdminAddress;
+  adminToken?: string;
+  /** No request log lines (`--quiet`; the logger's other lines stay). */
+  quiet?: boolean;
+}
+
+/** A running no-code caching service. */
+export interface RunningOriginServer {
+  url: string;
+  port: number;
+  /** The origin as parsed. */
+  origin: URL;
+  cache: Readthrough;
+  admin: { url: string; port: number } | null;
+  close(): Promise<void>;
+}
+
 export interface RunningServer {
   /** Base URL clients reach the server at. */
   url: string;
@@ -75,7 +107,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+export async function startServer(options: ServerOptions): Promise<RunningServer>;
+export async function startServer(options: OriginServerOptions): Promise<RunningOriginServer>;
+export async function startServer(options: ServerOptions | OriginServerOptions): Promise<RunningServer | RunningOriginServer> {
+  if ("origin" in options) return startOriginServer(options);
   const logger = options.logger ?? consoleLogger();
   const limits: GuestLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const unknownImports = options.unknownImports ?? "error";
@@ -99,31 +134,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const warning of options.manifest.warnings) logger.warn(warning);
   for (const warning of configStores.warnings) logger.warn(warning);
   const backends = new Backends(options.manifest.backends);
-  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const now = options.clock ?? Date.now;
   // KV stores live in the state directory when there is one (and a store to keep), else in memory.
   const kv = KvDatabase.open({ dir: kvStores.length > 0 ? (options.stateDir ?? null) : null, now, warn: (message) => logger.warn(message) });
   const seeded = kv.declareStores(kvStores);
   if (kv.path) logger.info(`kv: ${kvStores.length} store${kvStores.length === 1 ? "" : "s"} kept in ${kv.path} (${seeded.seeded} seeded, ${seeded.kept} kept as the app left them)`);
-  // --cache-dir: the store says what leaves it, the readthrough what completes.
-  const persistence = options.cacheDir ? new CachePersistence({ dir: options.cacheDir, now, warn: (message) => logger.warn(message) }) : null;
-  const store = new CacheStore({
-    maxBytes: cacheBytes,
-    maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes),
-    now,
-    onRemove: persistence?.removed,
-    onSoftPurge: persistence?.saved,
-  });
-  if (persistence) {
-    const loaded = await persistence.load(store);
-    logger.info(`cache: ${loaded.loaded} objects loaded from ${persistence.dir}${loaded.expired ? ` (${loaded.expired} expired dropped)` : ""}`);
-  }
-  const cache = new Readthrough({
-    store,
-    now,
-    onBackgroundError: (error) => logger.warn(`background revalidation failed: ${error.message}`),
-    onStored: persistence?.saved,
-  });
+  const { cache, persistence } = await openHttpCache(options.cacheBytes, options.cacheDir, now, logger);
   const httpCache = new HttpCacheApi({ store: cache.store, now, metrics: cache.metrics, onStored: persistence?.saved });
   const dynamicBackends = new DynamicBackends({ staticNames: options.manifest.backends.map((backend) => backend.name) });
   const services = hostServices({ cache, coreCache: new CoreCache({ store: cache.store, now }), httpCache, dynamicBackends, kv, erl: new EdgeRateLimits({ now }) });
@@ -152,10 +168,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await kv.close();
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const host = options.host ?? "127.0.0.1";
+  const { url, port } = listeningAt(server, options.host);
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url,
     port,
     runtime,
     cache,
@@ -174,6 +189,74 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
+/** The HTTP cache: the store under its memory budget, on disk with --cache-dir, and the readthrough in front of origins. */
+async function openHttpCache(cacheBytes = DEFAULT_CACHE_BYTES, cacheDir: string | undefined, now: () => number, logger: Logger) {
+  // --cache-dir: the store says what leaves it, the readthrough what completes.
+  const persistence = cacheDir ? new CachePersistence({ dir: cacheDir, now, warn: (message) => logger.warn(message) }) : null;
+  const store = new CacheStore({
+    maxBytes: cacheBytes,
+    maxObjectBytes: Math.min(MAX_OBJECT_BYTES, cacheBytes),
+    now,
+    onRemove: persistence?.removed,
+    onSoftPurge: persistence?.saved,
+  });
+  if (persistence) {
+    const loaded = await persistence.load(store);
+    logger.info(`cache: ${loaded.loaded} objects loaded from ${persistence.dir}${loaded.expired ? ` (${loaded.expired} expired dropped)` : ""}`);
+  }
+  const cache = new Readthrough({
+    store,
+    now,
+    onBackgroundError: (error) => logger.warn(`background revalidation failed: ${error.message}`),
+    onStored: persistence?.saved,
+  });
+  return { cache, persistence };
+}
+
+/** The no-code caching service: the cache, the admin API and PURGE, one origin, and no guest or worker. */
+async function startOriginServer(options: OriginServerOptions): Promise<RunningOriginServer> {
+  const logger = options.logger ?? consoleLogger();
+  const originUrl = parseOriginUrl(options.origin);
+  if (options.overrideHost === "") throw new ConfigError("--override-host must not be empty");
+  const now = options.clock ?? Date.now;
+  const { cache, persistence } = await openHttpCache(options.cacheBytes, options.cacheDir, now, logger);
+  const backend = originBackend(originUrl, options.overrideHost);
+  const requests = new RequestCounters();
+  const proxy = new ProxyService({ cache, backend, logger, requests, quiet: options.quiet });
+  const purge = purgeMethodHandler(cache, options.adminToken);
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+    if (req.method === "PURGE") {
+      requests.track(res);
+      return purge(req, res);
+    }
+    proxy.handle(req, res);
+  });
+  let admin: AdminServer | null = null;
+  try {
+    await listen(server, options.port ?? 7676, options.host ?? "127.0.0.1");
+    if (options.admin) admin = await startAdminServer(options.admin, { cache, token: options.adminToken, requests, logger });
+  } catch (error) {
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    await backend.close();
+    throw error;
+  }
+  const { url, port } = listeningAt(server, options.host);
+  return {
+    url,
+    port,
+    origin: originUrl,
+    cache,
+    admin: admin && { url: admin.url, port: admin.port },
+    async close() {
+      await admin?.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await backend.close();
+      await persistence?.flush();
+    },
+  };
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -182,4 +265,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Where a listening server can be reached (an IPv6 host in brackets). */
+function listeningAt(server: Server, host = "127.0.0.1"): { url: string; port: number } {
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port };
 }
