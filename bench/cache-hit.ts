@@ -24,9 +24,10 @@ import {
   requireNode24,
   startServerProcess,
   summarize,
+  type Tally,
   writeResult,
 } from "./lib.ts";
-import { findVarnishd, startVarnish, VARNISH_MISSING, varnishHit } from "./varnish.ts";
+import { findVarnishd, startVarnish, VARNISH_MISSING, varnishHit } from "./contenders/varnish.ts";
 
 export interface CacheHitOptions {
   /** Measured seconds per server and body, over all rounds. */
@@ -102,18 +103,6 @@ async function checkedGet(url: string, bytes: number): Promise<Headers> {
   return response.headers;
 }
 
-/** What one server's turns at one body added up to. */
-interface Tally {
-  latencies: number[];
-  seconds: number;
-  requests: number;
-  roundRps: number[];
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  short: number;
-  problems: string[];
-}
 
 /** Warms the cache for one URL: the first request fills it, the second must be a hit. */
 async function warm(contender: Contender, url: string, bytes: number, tally: Tally): Promise<void> {

@@ -16,7 +16,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { cacheProxy, fmt, machine, markdownTable, requireNode24, startServerProcess, summarize, writeResult } from "./lib.ts";
-import { findVarnishd, startVarnish, VARNISH_MISSING } from "./varnish.ts";
+import { findVarnishd, startVarnish, VARNISH_MISSING } from "./contenders/varnish.ts";
 
 export interface CollapsingOptions {
   clients: number;

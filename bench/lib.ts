@@ -26,7 +26,8 @@ export function requireNode24(): void {
 
 // ---- guests ----
 
-async function cachedBuild(name: string, key: string, build: (out: string) => Promise<void>): Promise<string> {
+/** `build(out)` once per `key` (a hash of its inputs): the module is kept in bench/.build/. */
+export async function cachedBuild(name: string, key: string, build: (out: string) => Promise<void>): Promise<string> {
   const out = join(BUILD, `${name}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}.wasm`);
   if (existsSync(out)) return out;
   mkdirSync(BUILD, { recursive: true });
@@ -67,14 +68,36 @@ export async function cacheProxy(): Promise<string> {
 }
 
 /** bench/guests/hello.js built with @fastly/js-compute (~10 s the first time, then cached). */
-export async function jsHello(): Promise<string> {
-  const source = join(ROOT, "bench/guests/hello.js");
+export function jsHello(): Promise<string> {
+  return jsGuest("hello.js", "hello-js");
+}
+
+/** bench/guests/hello-reusable.js: the same, serving many requests per instance (a reusable sandbox). */
+export function jsReusableHello(): Promise<string> {
+  return jsGuest("hello-reusable.js", "hello-js-reusable");
+}
+
+async function jsGuest(file: string, name: string): Promise<string> {
+  const source = join(ROOT, "bench/guests", file);
   const tool = join(ROOT, "node_modules/.bin/js-compute-runtime");
   const version = JSON.parse(readFileSync(join(ROOT, "node_modules/@fastly/js-compute/package.json"), "utf8")).version;
-  return cachedBuild("hello-js", `${version}\n${readFileSync(source, "utf8")}`, async (out) => {
-    process.stderr.write("building bench/guests/hello.js with js-compute (first run only)...\n");
+  return cachedBuild(name, `${version}\n${readFileSync(source, "utf8")}`, async (out) => {
+    process.stderr.write(`building bench/guests/${file} with js-compute (first run only)...\n`);
     await promisify(execFile)(tool, [source, out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
   });
+}
+
+/** What one contender's turns (at one body) added up to. */
+export interface Tally {
+  latencies: number[];
+  seconds: number;
+  requests: number;
+  roundRps: number[];
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  short: number;
+  problems: string[];
 }
 
 // ---- child processes ----
@@ -182,6 +205,8 @@ export interface LoadOptions {
   connections: number;
   /** Seconds. */
   duration: number;
+  /** A cap on the requests of the run (it ends at `duration` or there, whichever comes first); none by default. */
+  maxOverallRequests?: number;
 }
 
 /**

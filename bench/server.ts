@@ -2,24 +2,29 @@
 // load generator does not share an event loop (or a thread) with it.
 //
 //   node bench/server.ts node                      bare node:http hello
+//   node bench/server.ts hono                      hono on @hono/node-server, the same hello
 //   node bench/server.ts origin [SLOW_MS]          bare node:http origin for the cache benchmarks
-//   node bench/server.ts outpost FILE.wasm [N|-] [BACKEND=URL ...]
+//   node bench/server.ts outpost FILE.wasm [N|-] [PATH/fastly.toml] [BACKEND=URL ...]
 //                                                  Outpost serving FILE.wasm with N workers
-//                                                  (- or none: one per core) and backends
+//                                                  (- or none: one per core), the manifest's
+//                                                  [local_server] (config stores, ...) and backends
 //
 // Listens on a free loopback port and reports { url } to the parent over IPC.
 // The origin answers questions over IPC: { id, type: "counts" } is answered
 // { id, answer: { path: requests } }.
 // Exits when the parent goes away (IPC channel closed), so no server outlives
 // a benchmark run, even one that crashed.
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { readFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseManifest } from "../runtime/config/manifest.ts";
 import type { Logger } from "../runtime/server/logger.ts";
 import { startServer } from "../runtime/server/start-server.ts";
 
-const [kind, wasm, workers, ...backends] = process.argv.slice(2);
+const [kind, wasm, workers, ...rest] = process.argv.slice(2);
 const BODY = "Hello from Outpost!\n";
 /** The cache benchmarks' bodies, by the last segment of the path. */
 const ORIGIN_BODIES: Record<string, Buffer> = { "2b": Buffer.from("ok"), "10k": Buffer.alloc(10 * 1024, "x") };
@@ -48,6 +53,12 @@ if (kind === "node") {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+} else if (kind === "hono") {
+  const app = new Hono();
+  app.get("/", (c) => c.text(BODY));
+  url = await new Promise<string>((resolve) => {
+    serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+  });
 } else if (kind === "origin") {
   const slowMs = Number(process.argv[3] ?? 200);
   const counts: Record<string, number> = {};
@@ -69,14 +80,17 @@ if (kind === "node") {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 } else if (kind === "outpost" && wasm) {
-  let toml = "";
+  // A fastly.toml first (its [local_server] tables), then the backends, appended to it as tables of their own.
+  const manifestPath = rest[0]?.endsWith(".toml") ? resolve(rest[0]) : null;
+  const backends = manifestPath ? rest.slice(1) : rest;
+  let toml = manifestPath ? `${readFileSync(manifestPath, "utf8")}\n` : "";
   for (const backend of backends) {
     const [name, target] = backend.split(/=(.*)/);
     toml += `[local_server.backends.${name}]\nurl = ${JSON.stringify(target)}\n`;
   }
   const server = await startServer({
     wasm,
-    manifest: parseManifest(toml, null, dirname(wasm)),
+    manifest: parseManifest(toml, manifestPath, manifestPath ? dirname(manifestPath) : dirname(wasm)),
     host: "127.0.0.1",
     port: 0,
     logger,
@@ -84,7 +98,7 @@ if (kind === "node") {
   });
   url = server.url;
 } else {
-  throw new Error(`usage: node bench/server.ts node | origin [SLOW_MS] | outpost FILE.wasm [WORKERS|-] [BACKEND=URL ...]`);
+  throw new Error(`usage: node bench/server.ts node | hono | origin [SLOW_MS] | outpost FILE.wasm [WORKERS|-] [FASTLY.toml] [BACKEND=URL ...]`);
 }
 process.send({ url });
 
