@@ -26,8 +26,8 @@ const MAX_IDLE = 32;
 export interface GuestInstance {
   readonly slot: SessionSlot;
   readonly memory: WebAssembly.Memory;
-  /** Runs the guest's `_start` through the trampoline, suspendable (JSPI). */
-  readonly run: () => Promise<void>;
+  /** Runs the guest's `_start` through the trampoline: suspendable (JSPI) when the module can suspend. */
+  readonly run: () => Promise<void> | void;
   /** The mutable globals and their values when the instance was new (reused instances only). */
   readonly globals: readonly WebAssembly.Global[];
   readonly initialGlobals: readonly unknown[];
@@ -110,7 +110,7 @@ export class GuestInstances {
     return {
       slot,
       memory: instance.exports.memory as WebAssembly.Memory,
-      run: WebAssembly.promising(entry.exports.run as () => void) as () => Promise<void>,
+      run: this.plan.suspends ? (WebAssembly.promising(entry.exports.run as () => void) as () => Promise<void>) : (entry.exports.run as () => void),
       globals,
       initialGlobals: globals.map((global) => global.value),
     };

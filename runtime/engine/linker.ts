@@ -35,6 +35,12 @@ interface PlannedImport {
 
 export interface ImportPlan {
   imports: PlannedImport[];
+  /**
+   * Whether the module imports a host call that may suspend it. One that
+   * does not can never suspend, so it runs without JSPI's secondary stack
+   * (which V8 allocates for every promising call).
+   */
+  suspends: boolean;
 }
 
 /** Whether the host knows an import: an ABI function or a WASI one. */
@@ -73,6 +79,7 @@ export class Linker {
     if (unknown.length > 0 && policy === "error") {
       throw new LinkError(`the module imports functions this host does not provide: ${unknown.join(", ")}`);
     }
+    let suspends = false;
     const imports = WebAssembly.Module.imports(module).map((entry): PlannedImport => {
       if (isPooledMemory(entry)) return { module: entry.module, name: entry.name, bind: (slot) => slot.memory };
       const call = `${entry.module}::${entry.name}`;
@@ -82,10 +89,11 @@ export class Linker {
       const impl = HOST_MODULES[entry.module]?.[entry.name];
       if (!impl) return { module: entry.module, name: entry.name, bind: bindUnsupported };
       const toCode = entry.module === WASI_MODULE ? wasiErrno : (error: HostError) => error.status;
+      if (isSuspending(impl)) suspends = true;
       const bind = isSuspending(impl) ? this.suspendingBinder(impl, call, toCode) : this.syncBinder(impl, call, toCode);
       return { module: entry.module, name: entry.name, bind };
     });
-    return { imports };
+    return { imports, suspends };
   }
 
   /** The import object for one instance. */

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { now, WATCHDOG_BYTES } from "./cpu-tracker.ts";
+import { applyGuestStackSize } from "./guest-stack.ts";
 import type { UnknownImportPolicy } from "./linker.ts";
 import type { MemoryPlan } from "./memory-image.ts";
 import { MessageBatch } from "./message-batch.ts";
@@ -111,6 +112,7 @@ export class WorkerPool {
   private closed = false;
 
   constructor(size: number | undefined, unknownImports: UnknownImportPolicy, events: WorkerPoolEvents) {
+    applyGuestStackSize();
     this.events = events;
     this.unknownImports = unknownImports;
     const count = Math.max(1, size ?? availableParallelism());

@@ -48,9 +48,13 @@ export function assembleBody(spec: BodySpec, bodies: BodyRegistry, sink: StreamS
     }
   }
 
+  let stream: AsyncGenerator<Uint8Array> | null = null;
   return {
     bytes,
-    chunks: chunks(),
+    // Made on first use: a body written whole never needs it.
+    get chunks() {
+      return (stream ??= chunks());
+    },
     length,
     trailers: () => sink?.trailers ?? null,
     release() {

@@ -104,12 +104,17 @@ function copyOut(chunk: Uint8Array): Uint8Array {
 
 export class BodyRegistry {
   private readonly bodies = new Map<number, BodySource>();
+  /** Body ids by the request that owns them, so that ending a request does not look at everyone's. */
+  private readonly byOwner = new Map<number, Set<number>>();
   private nextId = 1;
 
   register(stream: Readable, options: BodySourceOptions): RemoteBodyInfo {
     const id = this.nextId++;
     const source = new BodySource(stream, options);
     this.bodies.set(id, source);
+    let owned = this.byOwner.get(options.owner);
+    if (!owned) this.byOwner.set(options.owner, (owned = new Set()));
+    owned.add(id);
     return { id, length: options.length };
   }
 
@@ -122,23 +127,32 @@ export class BodyRegistry {
   /** Hands a body over to be piped elsewhere: it leaves the registry. */
   take(id: number): BodySource {
     const source = this.get(id);
-    this.bodies.delete(id);
+    this.forget(id, source);
     return source;
   }
 
   release(id: number): void {
-    this.bodies.get(id)?.release();
-    this.bodies.delete(id);
+    const source = this.bodies.get(id);
+    if (!source) return;
+    source.release();
+    this.forget(id, source);
   }
 
   /** Releases every body a request owns, but `keep`. */
   releaseOwnedBy(owner: number, keep?: number): void {
-    for (const [id, source] of this.bodies) {
-      if (source.options.owner === owner && id !== keep) this.release(id);
-    }
+    const owned = this.byOwner.get(owner);
+    if (!owned) return;
+    for (const id of [...owned]) if (id !== keep) this.release(id);
   }
 
   get size(): number {
     return this.bodies.size;
+  }
+
+  private forget(id: number, source: BodySource): void {
+    this.bodies.delete(id);
+    const owned = this.byOwner.get(source.options.owner);
+    owned?.delete(id);
+    if (owned?.size === 0) this.byOwner.delete(source.options.owner);
   }
 }

@@ -361,10 +361,15 @@ export class GuestRuntime {
     exchange.responded = true;
     const body = assembleBody(spec, this.bodies, sink);
     const debug = exchange.req.headers["fastly-debug"] !== undefined;
-    writeResponse(exchange.res, exchange.method, head, manualFraming, body, debug).catch((error: Error) => {
+    const failed = (error: Error) => {
       this.options.logger.error(`#${exchange.rid}: writing the response failed: ${error.message}`);
       exchange.res.destroy();
-    });
+    };
+    try {
+      writeResponse(exchange.res, exchange.method, head, manualFraming, body, debug)?.catch(failed);
+    } catch (error) {
+      failed(error as Error);
+    }
   }
 
   /** Lets go of a body sent for a request that has ended. */

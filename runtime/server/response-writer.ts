@@ -34,24 +34,33 @@ export function responseHeaders(head: ResponseHead, manualFraming: boolean, body
   return flat;
 }
 
-export async function writeResponse(
+/**
+ * Writes the response; returns a promise only when the body streams (a
+ * body complete in memory, the usual case, is written at once, with no
+ * promise or stream machinery).
+ */
+export function writeResponse(
   res: ServerResponse,
   method: string,
   head: ResponseHead,
   manualFraming: boolean,
   body: AssembledBody,
   debug = false,
-): Promise<void> {
+): Promise<void> | undefined {
   res.writeHead(head.status, responseHeaders(head, manualFraming, body, method, debug));
   if (hasNoBody(head.status, method)) {
     body.release();
     res.end();
-    return;
+    return undefined;
   }
   if (body.bytes) {
     res.end(body.bytes);
-    return;
+    return undefined;
   }
+  return streamBody(res, body);
+}
+
+async function streamBody(res: ServerResponse, body: AssembledBody): Promise<void> {
   try {
     for await (const chunk of body.chunks) {
       if (res.destroyed) break;
