@@ -7,6 +7,7 @@ import type { GuestWorker } from "../engine/worker-pool.ts";
 import type { DownstreamInfo, RemoteBodyInfo, RequestHead } from "../engine/protocol.ts";
 import { HttpVersion } from "../abi/constants.ts";
 import { takeClientIp } from "./client-ip.ts";
+import { localAuthority } from "./local-authority.ts";
 import type { StreamSink } from "./stream-sink.ts";
 
 /** RFC 9110 §9.2.1: methods a client expects to have no effect. */
@@ -53,7 +54,7 @@ export class Exchange {
     this.res = res;
     this.moduleId = moduleId;
     this.body = body;
-    const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
+    const host = req.headers.host ?? localAuthority(req);
     const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
     const override = clientIpHeader ? takeClientIp(req.rawHeaders) : null;
     const rawHeaders = override?.rawHeaders ?? req.rawHeaders;

@@ -19,6 +19,7 @@ import type { RequestHead } from "../engine/protocol.ts";
 import type { RequestCounters } from "../admin/request-counters.ts";
 import type { Logger } from "./logger.ts";
 import { hasNoBody } from "./response-writer.ts";
+import { localAuthority } from "./local-authority.ts";
 
 const EXAMPLE = "(for example --origin http://127.0.0.1:8080)";
 
@@ -317,12 +318,6 @@ function dropped(name: string, head: boolean, debug: boolean): boolean {
     default:
       return false;
   }
-}
-
-/** The server's own address, for a request without a Host header (HTTP/1.0). */
-function localAuthority(req: IncomingMessage): string {
-  const address = req.socket.localAddress ?? "";
-  return `${address.includes(":") ? `[${address}]` : address}:${req.socket.localPort}`;
 }
 
 /** RFC 9112 §6.3: a request has a body when it declares a length or a transfer coding. */
