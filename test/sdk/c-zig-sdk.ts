@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { parse, stringify } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LANGUAGE_SPECS } from "../../cli/project/languages.ts";
+import { ABI } from "../../runtime/abi/signatures.ts";
 import { serve, type TestServer } from "../helpers/outpost.ts";
 import { cached, clang, ROOT, TOOLCHAINS, zig } from "../helpers/toolchains.ts";
 
@@ -196,6 +197,46 @@ export function describeHelloExample(sdk: "c" | "zig", available: boolean, name:
       const post = await server.get("/", { method: "POST", body: "x" });
       expect(post.status).toBe(405);
       expect(post.headers.get("allow")).toBe("GET, HEAD");
+    });
+  });
+}
+
+/** Checks that a module imports each of `count` ABI functions under its module and name, with the ABI's core-wasm type. */
+export function expectAbiImports(wasm: Uint8Array, count: number): void {
+  const imports = wasmImports(wasm).filter((i) => i.module.startsWith("fastly_"));
+  expect(imports).toHaveLength(count);
+  for (const i of imports) {
+    const params = ABI[i.module]?.[i.name];
+    expect(params, `${i.module}::${i.name}`).toBeDefined();
+    expect(i.params, `${i.module}::${i.name}`).toEqual(params.map(([, type]) => type));
+    expect(i.results).toEqual(["i32"]);
+  }
+}
+
+/** The suite of the project `outpost init` makes for an SDK: small, and it greets. */
+export function describeTemplate(sdk: "c" | "zig", available: boolean, title: string, greeting: string): void {
+  describe.skipIf(!available)(`the ${title} template`, () => {
+    let server: TestServer;
+    let size = 0;
+
+    beforeAll(async () => {
+      const wasm = await buildTemplate(sdk);
+      size = wasm.byteLength;
+      server = await serve(wasm);
+    });
+
+    afterAll(() => server?.close());
+
+    it("builds from vendor/outpost into a module under 10 KB", () => {
+      expect(size).toBeLessThan(10 * 1024);
+    });
+
+    it("greets on / and answers 404 elsewhere", async () => {
+      const hello = await server.get("/");
+      expect(hello.status).toBe(200);
+      expect(await hello.text()).toBe(greeting);
+      const other = await server.get("/elsewhere");
+      expect(other.status).toBe(404);
     });
   });
 }

@@ -3,7 +3,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ABI } from "../../runtime/abi/signatures.ts";
 import { CacheOverrideTag, HttpVersion, SendErrorDetailTag } from "../../runtime/abi/constants.ts";
 import { INVALID_HANDLE, Status } from "../../runtime/abi/status.ts";
 import { CONSTANTS, ENUMS, enumValue, lowerAbi, type ParamType, RECORDS } from "../../sdk/c/abi-model.ts";
@@ -11,7 +10,7 @@ import { generateHeader, HEADER_PATH } from "../../sdk/c/gen-header.ts";
 import { type Origin, startOrigin } from "../helpers/origin.ts";
 import { serve, type TestServer } from "../helpers/outpost.ts";
 import { ROOT, toolchain } from "../helpers/toolchains.ts";
-import { buildC, buildTemplate, wasmImports } from "./c-zig-sdk.ts";
+import { buildC, describeTemplate, expectAbiImports } from "./c-zig-sdk.ts";
 
 const REFERENCE = new URL("../../../shared/abi/abi-signatures.json", import.meta.url);
 const WITX = new URL("../../../shared/abi/witx/", import.meta.url);
@@ -97,41 +96,11 @@ describe("the C SDK's header", () => {
     ].join("\n");
     writeFileSync(join(dir, "all-imports.c"), source);
     const wasm = await buildC("test/.build/c-sdk/all-imports.c");
-    const imports = wasmImports(wasm).filter((i) => i.module.startsWith("fastly_"));
-    expect(imports).toHaveLength(functions.length);
-    for (const i of imports) {
-      const params = ABI[i.module]?.[i.name];
-      expect(params, `${i.module}::${i.name}`).toBeDefined();
-      expect(i.params, `${i.module}::${i.name}`).toEqual(params.map(([, type]) => type));
-      expect(i.results).toEqual(["i32"]);
-    }
+    expectAbiImports(wasm, functions.length);
   });
 });
 
-describe.skipIf(!toolchain("clang"))("the C template", () => {
-  let server: TestServer;
-  let size = 0;
-
-  beforeAll(async () => {
-    const wasm = await buildTemplate("c");
-    size = wasm.byteLength;
-    server = await serve(wasm);
-  });
-
-  afterAll(() => server?.close());
-
-  it("builds from vendor/outpost into a module under 10 KB", () => {
-    expect(size).toBeLessThan(10 * 1024);
-  });
-
-  it("greets on / and answers 404 elsewhere", async () => {
-    const hello = await server.get("/");
-    expect(hello.status).toBe(200);
-    expect(await hello.text()).toBe("Hello from C on Outpost!\n");
-    const other = await server.get("/elsewhere");
-    expect(other.status).toBe(404);
-  });
-});
+describeTemplate("c", toolchain("clang"), "C", "Hello from C on Outpost!\n");
 
 // sdk/parity/README.md; test/sdk/parity.test.ts compares the SDKs with each other.
 describe.skipIf(!toolchain("clang"))("the C parity app", () => {

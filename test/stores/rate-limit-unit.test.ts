@@ -42,7 +42,7 @@ describe("rate counters", () => {
   });
 
   it("estimate the rate per second over 1, 10 and 60 seconds, fading the oldest bucket out", () => {
-    const { erl, at } = limits();
+    const { at } = limits();
     at(200).increment("rc", "one", 10);
     expect(at(500).rate("rc", "one", 1)).toBe(10);
     expect(at(1_500).rate("rc", "one", 1)).toBe(5); // last second's 10, half of it still in the window
@@ -157,7 +157,7 @@ describe("checkRate", () => {
   });
 
   it("renews the penalty while the entry stays above the limit", () => {
-    const { erl, at } = limits();
+    const { at } = limits();
     expect(at(0).checkRate("rc", "e", 100, 60, 1, "pb", 1)).toBe(true);
     // 50 seconds on, the 60-second rate is still above 1/s: the penalty starts again.
     expect(at(50_000).checkRate("rc", "e", 1, 60, 1, "pb", 1)).toBe(true);

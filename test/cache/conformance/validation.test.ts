@@ -122,7 +122,7 @@ describe("conformance: validation", () => {
   });
 
   it("RFC 9111 §4.3.3: a 200 to the conditional request replaces the stored response", async () => {
-    h.route("/replace", (req, res, n) => {
+    h.route("/replace", (_req, res, n) => {
       res.writeHead(200, { etag: `"v${n}"`, "cache-control": "max-age=10" });
       res.end(`version ${n}`);
     });
