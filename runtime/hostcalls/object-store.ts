@@ -4,10 +4,11 @@
 // the reference emulator.
 import { HostError, INVALID_HANDLE, Status } from "../abi/status.ts";
 import type { Session } from "../session/session.ts";
-import { openStore, pendingOf, readKey, startDelete, startInsert, startLookup, valueBody, whenSettled } from "../stores/kv-calls.ts";
+import { pendingOf, readKey, startDelete, startInsert, startLookup, valueBody, whenSettled } from "../stores/kv-calls.ts";
 import { KvError, InsertMode } from "../stores/kv-limits.ts";
 import type { KvPending } from "../stores/kv-pending.ts";
 import { type HostModule, suspending } from "./host-module.ts";
+import { fastlyKvStore } from "./kv-store.ts";
 
 const OVERWRITE = { mode: InsertMode.OVERWRITE, metadata: null, ttlSec: null, ifGenerationMatch: null };
 
@@ -32,14 +33,8 @@ function insertOutcome(pending: KvPending<"insert">): number {
 }
 
 export const fastlyObjectStore: HostModule = {
-  open: suspending((s: Session, namePtr: number, nameLen: number, out: number) => {
-    const name = s.mem.string(namePtr, nameLen);
-    s.mem.u32(out, INVALID_HANDLE);
-    return openStore(s, name).then((handle) => {
-      s.mem.u32(out, handle);
-      return Status.OK;
-    });
-  }),
+  // The same stores, opened the same way.
+  open: fastlyKvStore.open,
 
   lookup: suspending((s: Session, store: number, keyPtr: number, keyLen: number, bodyOut: number) => {
     const pending = startLookup(s, s.kvStores.get(store), readKey(s, keyPtr, keyLen));
