@@ -17,6 +17,7 @@ import { Command, Option } from "commander";
 import { DEFAULT_STATE_DIR, KV_STATE_FILE, KvDatabase } from "../../runtime/stores/kv-database.ts";
 import { INSERT_MODE_NAMES, InsertMode, keyProblem, type KvOutcome, MAX_METADATA_BYTES, MAX_VALUE_BYTES } from "../../runtime/stores/kv-limits.ts";
 import { EXPIRES_HEADER, METADATA_HEADER } from "../../runtime/stores/kv-admin.ts";
+import { adminBase, DEFAULT_ADMIN } from "../admin-url.ts";
 import { UserError } from "../user-error.ts";
 
 interface TargetFlags {
@@ -52,7 +53,6 @@ interface Target {
 }
 
 /** Where `outpost serve` puts its admin API unless told otherwise. */
-const DEFAULT_ADMIN = "http://127.0.0.1:7677";
 const PAGE = 1000;
 
 export function kvCommand(): Command {
@@ -306,15 +306,6 @@ function adminTarget(base: string, token: string | undefined): AdminTarget {
   };
 }
 
-function adminBase(admin: string): string {
-  try {
-    const url = new URL(admin);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
-    return url.href.replace(/\/+$/, "");
-  } catch {
-    throw new UserError(`--admin must be the admin API's URL (for example ${DEFAULT_ADMIN}), got "${admin}"`);
-  }
-}
 
 function checkKey(key: string): void {
   const problem = keyProblem(key);

@@ -2,6 +2,7 @@
 // API, by URL, by surrogate key(s) or entirely, as the platform's purge API
 // does.
 import { Command } from "commander";
+import { adminBase, DEFAULT_ADMIN } from "../admin-url.ts";
 import { UserError } from "../user-error.ts";
 
 interface PurgeFlags {
@@ -15,7 +16,6 @@ interface PurgeFlags {
 }
 
 /** Where `outpost serve` puts its admin API unless told otherwise (its --admin-addr default). */
-const DEFAULT_ADMIN = "http://127.0.0.1:7677";
 
 export function purgeCommand(): Command {
   return new Command("purge")
@@ -82,15 +82,6 @@ function cachedUrl(url: string): string {
   return slash < 0 ? `${url.toLowerCase()}/` : url.slice(0, slash).toLowerCase() + (url[slash] === "?" ? "/" : "") + url.slice(slash);
 }
 
-function adminBase(admin: string): string {
-  try {
-    const url = new URL(admin);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
-    return url.href.replace(/\/+$/, "");
-  } catch {
-    throw new UserError(`--admin must be the admin API's URL (for example ${DEFAULT_ADMIN}), got "${admin}"`);
-  }
-}
 
 async function post(admin: string, path: string, headers: Record<string, string>): Promise<Response> {
   let response: Response;

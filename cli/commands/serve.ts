@@ -7,6 +7,7 @@ import { consoleLogger } from "../../runtime/server/logger.ts";
 import { DEFAULT_LIMITS } from "../../runtime/server/limits.ts";
 import { DEFAULT_CACHE_BYTES, startServer } from "../../runtime/server/start-server.ts";
 import { AdminListenError } from "../../runtime/admin/admin-server.ts";
+import { DEFAULT_ADMIN_ADDR } from "../admin-url.ts";
 import { UserError } from "../user-error.ts";
 import { DEFAULT_STATE_DIR } from "../../runtime/stores/kv-database.ts";
 import { buildBeforeServing, watchProject } from "../project/watch.ts";
@@ -32,8 +33,6 @@ interface ServeFlags {
   overrideHost?: string;
 }
 
-/** Where the admin API listens unless told otherwise. */
-export const DEFAULT_ADMIN_ADDR = "127.0.0.1:7677";
 
 export function serveCommand(): Command {
   return new Command("serve")
