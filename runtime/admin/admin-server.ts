@@ -1,8 +1,8 @@
 // The admin API's own HTTP server, apart from the serving address so that it
 // can stay on loopback (or be turned off) whatever the serving address is.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
+import { listen, listeningAt } from "../net/listen.ts";
 import type { Logger } from "../server/logger.ts";
 import { adminApi, type AdminApiOptions } from "./admin-api.ts";
 
@@ -49,23 +49,12 @@ export async function startAdminServer(address: AdminAddress, options: AdminApiO
   if (!isLoopback(address.host) && options.token === undefined) {
     options.logger.warn(`the admin API listens on ${where} without a token: anyone who can reach it can purge; set --admin-token`);
   }
-  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://${address.host.includes(":") ? `[${address.host}]` : address.host}:${bound}`,
-    port: bound,
+    ...listeningAt(server, address.host),
     close: () => closeServer(server),
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
 
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();

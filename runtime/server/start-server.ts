@@ -1,7 +1,7 @@
 // Starting an Outpost server: load the module and the manifest's backends,
 // start the guest workers, and listen for clients.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
+import { listen, listeningAt } from "../net/listen.ts";
 import { Backends } from "../backends/backend.ts";
 import { DynamicBackends } from "../backends/dynamic.ts";
 import type { Manifest } from "../config/manifest.ts";
@@ -168,7 +168,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     await kv.close();
     throw error;
   }
-  const { url, port } = listeningAt(server, options.host);
+  const { url, port } = listeningAt(server, options.host ?? "127.0.0.1");
   return {
     url,
     port,
@@ -240,7 +240,7 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
     await backend.close();
     throw error;
   }
-  const { url, port } = listeningAt(server, options.host);
+  const { url, port } = listeningAt(server, options.host ?? "127.0.0.1");
   return {
     url,
     port,
@@ -255,20 +255,4 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
       await persistence?.flush();
     },
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-/** Where a listening server can be reached (an IPv6 host in brackets). */
-function listeningAt(server: Server, host = "127.0.0.1"): { url: string; port: number } {
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port };
 }
