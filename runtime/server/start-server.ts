@@ -85,26 +85,25 @@ export interface OriginServerOptions {
   quiet?: boolean;
 }
 
-/** A running no-code caching service. */
-export interface RunningOriginServer {
-  url: string;
-  port: number;
-  /** The origin as parsed. */
-  origin: URL;
-  cache: Readthrough;
-  admin: { url: string; port: number } | null;
-  close(): Promise<void>;
-}
-
-export interface RunningServer {
+/** What both kinds of server (with an app, or the no-code service) have. */
+interface ListeningServer {
   /** Base URL clients reach the server at. */
   url: string;
   port: number;
-  runtime: GuestRuntime;
   cache: Readthrough;
   /** The admin API's base URL, when it runs. */
   admin: { url: string; port: number } | null;
   close(): Promise<void>;
+}
+
+/** A running no-code caching service. */
+export interface RunningOriginServer extends ListeningServer {
+  /** The origin as parsed. */
+  origin: URL;
+}
+
+export interface RunningServer extends ListeningServer {
+  runtime: GuestRuntime;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer>;
