@@ -54,10 +54,6 @@ export class GuestInstances {
     this.globalNames = memory?.reuse?.globals ?? null;
   }
 
-  /** Whether instances are reset and reused (else each request gets a new one). */
-  get reusable(): boolean {
-    return this.globalNames !== null;
-  }
 
   /** An instance in the initial state, serving `s`. */
   acquire(s: Session): GuestInstance {

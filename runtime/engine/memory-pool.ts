@@ -50,8 +50,4 @@ export class MemoryPool {
   reset(memory: WebAssembly.Memory): void {
     new Uint8Array(memory.buffer).set(this.image);
   }
-
-  get pooled(): number {
-    return this.free.length;
-  }
 }

@@ -15,7 +15,7 @@ import { planInstanceReuse } from "../../runtime/engine/instance-reset.ts";
 import { Linker } from "../../runtime/engine/linker.ts";
 import { importMemory } from "../../runtime/engine/memory-image.ts";
 import { loadModule } from "../../runtime/engine/module-loader.ts";
-import type { BodySpec, ServiceInfo } from "../../runtime/engine/protocol.ts";
+import type { BodySpec, GuestOutcome, ServiceInfo } from "../../runtime/engine/protocol.ts";
 import { scanCode } from "../../runtime/engine/wasm-code-scan.ts";
 import { guestEnvironment } from "../../runtime/server/guest-env.ts";
 import { DEFAULT_LIMITS } from "../../runtime/server/limits.ts";
@@ -76,7 +76,7 @@ const service: ServiceInfo = { env: guestEnvironment(), data: EMPTY_SERVICE_DATA
 const head = { method: "GET", uri: "http://127.0.0.1:7676/", version: 1, headers: ["host", "127.0.0.1:7676"] };
 
 /** A worker's engine without the thread: runs requests of `bytes` and returns each answer's body. */
-async function engine(bytes: Uint8Array) {
+async function engine(bytes: Uint8Array, expected: GuestOutcome["kind"] = "ok") {
   const loaded = await loadModule(bytes, { memoryBytes: 16 * 2 ** 20, unknownImports: "error" });
   const tracker = new CpuTracker(new SharedArrayBuffer(WATCHDOG_BYTES));
   const linker = new Linker(tracker, (_s, call, error) => {
@@ -101,7 +101,7 @@ async function engine(bytes: Uint8Array) {
       finish: () => {},
     };
     const outcome = await runGuest(instances, new Session(rid++, head, null, info, service, link), tracker);
-    expect(outcome).toEqual({ kind: "ok" });
+    expect(outcome.kind).toBe(expected);
     return answer;
   };
   return { loaded, instances, run };
@@ -124,6 +124,21 @@ describe("instances reset in place", () => {
     expect(instances.created).toBe(8);
     for (let i = 0; i < 5; i++) expect(await run()).toEqual(FIRST_ANSWER);
     expect(instances.created).toBe(8);
+  });
+
+  it("reuses an instance whose run trapped, restored like any other", async () => {
+    const trapper = wat(`(module ${RESPOND}
+      (memory (export "memory") 1)
+      (global $count (mut i32) (i32.const 0))
+      (func (export "_start")
+        (global.set $count (i32.add (global.get $count) (i32.const 1)))
+        (i32.store (i32.const 16) (global.get $count))
+        (i32.store (i32.const 20) (i32.add (i32.load (i32.const 20)) (i32.const 1)))
+        (call $answer (i32.const 16) (i32.const 8))
+        unreachable))`);
+    const { instances, run } = await engine(trapper, "trap");
+    for (let i = 0; i < 5; i++) expect(await run()).toEqual([...new Uint8Array(Uint32Array.of(1, 1).buffer)]);
+    expect(instances.created).toBe(1);
   });
 
   it("never reuses an instance whose memory grew", async () => {
