@@ -27,8 +27,8 @@ export const ZIG_SDK_FILES = filesOf("sdk/zig/src");
 export const ZIG_SDK = { outpost: "sdk/zig/src/outpost.zig" };
 
 /** A C guest using sdk/c, built strictly (warnings are errors). */
-export function buildC(source: string, extraInputs: string[] = []): Promise<Uint8Array> {
-  return clang(source, [...C_SDK_FILES, ...extraInputs], ["-Isdk/c/include", "-Wall", "-Wextra", "-Werror", "-Wl,--gc-sections"]);
+export function buildC(source: string, extraInputs: string[] = [], extraFlags: string[] = []): Promise<Uint8Array> {
+  return clang(source, [...C_SDK_FILES, ...extraInputs], ["-Isdk/c/include", "-Wall", "-Wextra", "-Werror", "-Wl,--gc-sections", ...extraFlags]);
 }
 
 /** A Zig guest importing sdk/zig as `outpost`. */
