@@ -10,6 +10,7 @@ import { HttpVersion } from "../abi/constants.ts";
 import { HostError, Status } from "../abi/status.ts";
 import type { RequestHead, ResponseHead } from "../engine/protocol.ts";
 import { Headers } from "../session/headers.ts";
+import { slice } from "./client-conditions.ts";
 import { GrowingBody } from "./growing-body.ts";
 import { type Changed, type Entry, type EntryView, entryView, LookupState, type Obligation, type Outcome, type Owner, readerOf } from "./http-cache-entry.ts";
 import {
@@ -17,7 +18,6 @@ import {
   knownLength,
   prepareForStorage,
   retainUntil,
-  slice,
   type Suggestion,
   suggestWriteOptions,
   type WriteOptions,

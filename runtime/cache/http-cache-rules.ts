@@ -4,6 +4,7 @@
 // adjusted for the client that looked it up. The RFC 9111 rules themselves
 // are policy.ts's; this file applies them to the API's shapes.
 import type { Headers } from "../session/headers.ts";
+import { notModified, requestedRange } from "./client-conditions.ts";
 import {
   type Freshness,
   freshness,
@@ -13,7 +14,6 @@ import {
   lifetimes,
   mergeNotModified,
   NO_OVERRIDE,
-  parseHttpDate,
   storability,
   surrogateKeys,
   varyRule,
@@ -184,59 +184,4 @@ export function forClient(object: CacheObject, request: LookedUp, transform: boo
   headers.set("content-range", `bytes ${range[0]}-${range[1] - 1}/${length}`);
   headers.set("content-length", String(range[1] - range[0]));
   return { status: 206, headers, range, empty: false };
-}
-
-/** RFC 9110 §13.1.2 (weak comparison) and §13.1.3: whether the client's copy is current. */
-function notModified(request: Headers, stored: Headers): boolean {
-  const ifNoneMatch = request.getAll("if-none-match");
-  if (ifNoneMatch.length > 0) {
-    const etag = stored.get("etag");
-    if (!etag) return false;
-    const weak = (tag: string) => tag.trim().replace(/^W\//, "");
-    return ifNoneMatch.flatMap((v) => v.split(",")).some((tag) => tag.trim() === "*" || weak(tag) === weak(etag));
-  }
-  const since = parseHttpDate(request.get("if-modified-since"));
-  const lastModified = parseHttpDate(stored.get("last-modified"));
-  return since !== null && lastModified !== null && lastModified <= since;
-}
-
-/**
- * RFC 9110 §14.2: one `bytes` range of a representation of `length` bytes.
- * undefined: serve the whole response (no range, several ranges, a stale
- * If-Range); null: unsatisfiable.
- */
-function requestedRange(request: Headers, stored: Headers, length: number): [number, number] | null | undefined {
-  const value = request.get("range");
-  if (!value) return undefined;
-  const ifRange = request.get("if-range");
-  // RFC 9110 §13.1.5: only a strong match of the stored ETag keeps the range.
-  if (ifRange !== undefined && (ifRange.startsWith("W/") || ifRange !== stored.get("etag"))) return undefined;
-  const match = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(value);
-  if (!match || (match[1] === "" && match[2] === "")) return undefined;
-  let start: number;
-  let end: number;
-  if (match[1] === "") {
-    const suffix = Number(match[2]);
-    if (suffix === 0) return null;
-    start = Math.max(0, length - suffix);
-    end = length;
-  } else {
-    start = Number(match[1]);
-    end = match[2] === "" ? length : Math.min(length, Number(match[2]) + 1);
-    if (match[2] !== "" && Number(match[2]) < start) return undefined;
-  }
-  if (start >= length) return null;
-  return [start, end];
-}
-
-/** The bytes [start, end) of a body that may still be growing. */
-export async function* slice(chunks: AsyncIterable<Uint8Array>, start: number, end: number): AsyncGenerator<Uint8Array> {
-  let at = 0;
-  for await (const chunk of chunks) {
-    const from = Math.max(start - at, 0);
-    const to = Math.min(end - at, chunk.byteLength);
-    if (to > from) yield from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to);
-    at += chunk.byteLength;
-    if (at >= end) return;
-  }
 }

@@ -7,17 +7,21 @@
 //
 // A file is a magic line, one line of JSON metadata, then the body's bytes.
 // Memory stays the source of truth: the directory follows it, and the
-// directory belongs to one server at a time.
+// directory belongs to one server at a time. Writes are not fsynced (a cache
+// may lose objects in a crash); the body's length and CRC-32 in the metadata
+// make a file torn by one detected and dropped, never served.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { crc32 } from "node:zlib";
 import { join } from "node:path";
 import { Headers } from "../session/headers.ts";
 import { GrowingBody } from "./growing-body.ts";
 import type { Freshness, Lifetimes } from "./policy.ts";
 import type { CacheObject, CacheStore } from "./store.ts";
 
-const MAGIC = "outpost-cache 1\n";
+const MAGIC = "outpost-cache 2\n";
+const MAGIC_ANY_VERSION = "outpost-cache ";
 const SUFFIX = ".object";
 const TEMP_SUFFIX = ".tmp";
 /** The namespace persisted: HTTP responses (Core Cache API items stay in memory). */
@@ -38,6 +42,8 @@ interface ObjectFile {
   lifetimes: Lifetimes;
   deleteAt: number;
   bodyLength: number;
+  /** CRC-32 of the body: a file torn by a crash (not fsynced) is caught. */
+  bodyCrc32: number;
 }
 
 export interface PersistenceOptions {
@@ -201,13 +207,17 @@ function encode(object: CacheObject): Uint8Array[] | null {
     lifetimes: object.lifetimes,
     deleteAt: object.deleteAt,
     bodyLength: length,
+    bodyCrc32: chunks.reduce((crc, chunk) => crc32(chunk, crc), 0),
   };
   return [Buffer.from(MAGIC + JSON.stringify(meta) + "\n"), ...chunks];
 }
 
 /** The object a file holds; throws, saying what is wrong, when it is not a whole object file. */
 function decode(file: Buffer): CacheObject {
-  if (!file.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) throw new Error("not an Outpost cache file");
+  if (!file.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) {
+    const older = file.subarray(0, MAGIC_ANY_VERSION.length).equals(Buffer.from(MAGIC_ANY_VERSION));
+    throw new Error(older ? "written in another format version" : "not an Outpost cache file");
+  }
   const end = file.indexOf(0x0a, MAGIC.length);
   if (end < 0) throw new Error("truncated metadata");
   const meta = JSON.parse(file.toString("utf8", MAGIC.length, end)) as ObjectFile;
@@ -227,10 +237,12 @@ function decode(file: Buffer): CacheObject {
     numbers(meta.lifetimes, ["staleAt", "staleWhileRevalidateUntil", "staleIfErrorUntil"]) &&
     typeof meta.responseTime === "number" &&
     typeof meta.deleteAt === "number" &&
-    Number.isInteger(meta.bodyLength);
+    Number.isInteger(meta.bodyLength) &&
+    Number.isInteger(meta.bodyCrc32);
   if (!valid) throw new Error("malformed metadata");
   const body = file.subarray(end + 1);
   if (body.byteLength !== meta.bodyLength) throw new Error(`body is ${body.byteLength} bytes, expected ${meta.bodyLength}`);
+  if (crc32(body) !== meta.bodyCrc32) throw new Error("body does not match its checksum");
   return {
     primary: meta.primary,
     varyRule: meta.varyRule,

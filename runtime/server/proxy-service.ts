@@ -20,6 +20,8 @@ import type { RequestCounters } from "../admin/request-counters.ts";
 import type { Logger } from "./logger.ts";
 import { hasNoBody } from "./response-writer.ts";
 import { localAuthority } from "./local-authority.ts";
+import { answerClientConditions, mayBeClientCondition, takeClientConditions } from "./proxy-conditions.ts";
+import type { Headers } from "../session/headers.ts";
 
 const EXAMPLE = "(for example --origin http://127.0.0.1:8080)";
 
@@ -108,24 +110,29 @@ export class ProxyService {
     const raw = req.rawHeaders;
     let host: string | undefined;
     let debug = false;
+    let conditional = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
       if (name.length === 4 && host === undefined && (name === "Host" || name === "host" || name.toLowerCase() === "host")) host = raw[i + 1];
       else if (name.length === 12 && name.toLowerCase() === "fastly-debug") debug = true;
+      else if (!conditional) conditional = mayBeClientCondition(name);
     }
     const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
     let uri: string;
     if (target.charCodeAt(0) === 47 /* / */) uri = `${tls ? "https" : "http"}://${host ?? localAuthority(req)}${target}`;
     else if (/^https?:\/\//i.test(target)) uri = target; // absolute form (RFC 9112 §3.2.2)
     else uri = "";
-    const exchange: ProxyExchange = { rid, started, method, path: target, note: undefined };
+    // A GET's or HEAD's own conditions are answered here, from the whole response (proxy-conditions.ts).
+    const taken = conditional && (method === "GET" || method === "HEAD") ? takeClientConditions(raw) : null;
+    const exchange: ProxyExchange = { rid, started, method, path: target, note: undefined, conditions: taken?.conditions ?? null };
     const done = () => this.done(exchange, res);
     if (!quiet) res.on("close", done);
     if (!uri) {
       if (quiet) res.on("close", done);
       return this.fail(exchange, res, 400, "the request target must be a path or an absolute http(s) URL");
     }
-    const head: RequestHead = { method, uri, version: req.httpVersion === "1.0" ? HttpVersion.HTTP_10 : HttpVersion.HTTP_11, headers: raw };
+    const version = req.httpVersion === "1.0" ? HttpVersion.HTTP_10 : HttpVersion.HTTP_11;
+    const head: RequestHead = { method, uri, version, headers: taken?.forwarded ?? raw };
     const origin: Origin = (sent, { withBody }) => this.toOrigin(req, sent, withBody, host, tls);
     const request = { head, override: NO_OVERRIDE };
     // A hit is answered at once; anything else waits on the origin or on another request's fetch.
@@ -187,7 +194,8 @@ export class ProxyService {
     });
   }
 
-  private write(exchange: ProxyExchange, res: ServerResponse, response: OriginResponse, debug: boolean): void {
+  private write(exchange: ProxyExchange, res: ServerResponse, fromCache: OriginResponse, debug: boolean): void {
+    const response = exchange.conditions ? answerClientConditions(exchange.method, exchange.conditions, fromCache) : fromCache;
     const body = response.body;
     if (res.destroyed) {
       body?.destroy();
@@ -274,6 +282,8 @@ interface ProxyExchange {
   method: string;
   path: string;
   note: string | undefined;
+  /** The client's conditional and range fields, answered from the response. */
+  conditions: Headers | null;
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 500: "Internal Server Error", 502: "Bad Gateway", 504: "Gateway Timeout" };

@@ -94,25 +94,32 @@ describe("persistent cache", () => {
     await get(first, "/long?cc=max-age%3D3600");
     await get(first, "/short?cc=max-age%3D5");
     await get(first, "/mangled");
+    await get(first, "/torn");
     await first.close();
-    expect(objectFiles(dir)).toHaveLength(3);
-    // Truncate one file, and leave junk and a half-written temporary file beside them.
-    const mangled = objectFiles(dir).find((name) => readFileSync(join(dir, name), "latin1").includes('site.test/mangled"'))!;
-    const bytes = readFileSync(join(dir, mangled));
-    writeFileSync(join(dir, mangled), bytes.subarray(0, bytes.length - 3));
+    expect(objectFiles(dir)).toHaveLength(4);
+    const fileOf = (path: string) => join(dir, objectFiles(dir).find((name) => readFileSync(join(dir, name), "latin1").includes(`site.test${path}"`))!);
+    // Truncate one file; zero the end of another's body, as a crash before its blocks were written can;
+    // leave junk and a half-written temporary file beside them.
+    const bytes = readFileSync(fileOf("/mangled"));
+    writeFileSync(fileOf("/mangled"), bytes.subarray(0, bytes.length - 3));
+    const torn = readFileSync(fileOf("/torn"));
+    torn.fill(0, torn.length - 4);
+    writeFileSync(fileOf("/torn"), torn);
     writeFileSync(join(dir, "0000.object"), "not a cache file");
     writeFileSync(join(dir, ".abc.object.123.tmp"), "partial");
 
     // A minute later, /short has expired.
     const second = await start(dir, { clock: () => Date.now() + 60_000 });
     try {
-      expect(second.logger.lines.filter((line) => /warning: cache dir: skipping corrupt file/.test(line))).toHaveLength(2);
+      expect(second.logger.lines.filter((line) => /warning: cache dir: skipping corrupt file/.test(line))).toHaveLength(3);
+      expect(second.logger.lines.some((line) => /body does not match its checksum/.test(line))).toBe(true);
       expect(second.logger.lines).toContain(`cache: 1 objects loaded from ${dir} (1 expired dropped)`);
       expect(objectFiles(dir)).toHaveLength(1);
       expect(readdirSync(dir).some((name) => name.endsWith(".tmp"))).toBe(false);
       expect((await get(second, "/long?cc=max-age%3D3600")).cache).toBe("HIT");
       expect((await get(second, "/short?cc=max-age%3D5")).cache).toBe("MISS");
       expect((await get(second, "/mangled")).cache).toBe("MISS");
+      expect((await get(second, "/torn")).cache).toBe("MISS");
     } finally {
       await second.close();
     }
