@@ -11,7 +11,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -79,8 +79,11 @@ export function rust(source: string): Promise<Uint8Array> {
  */
 export function clang(source: string, headers: string[] = [], flags: string[] = []): Promise<Uint8Array> {
   const kind = ["c", ...flags].join("-").replace(/[^a-z0-9]+/gi, "-");
+  // clang runs wasm-opt after linking when it finds one on PATH; binaryen's, from
+  // node_modules/.bin, is always there, so that a build is the same however the tests were started.
+  const env = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}${delimiter}${process.env.PATH ?? ""}` };
   return cached(kind, [source, ...headers], (out) =>
-    tool(TOOLCHAINS.clang, ["--target=wasm32-wasi", "--sysroot=/usr", "-Os", ...flags, "-Wl,--strip-all", "-o", out, resolve(ROOT, source)]),
+    tool(TOOLCHAINS.clang, ["--target=wasm32-wasi", "--sysroot=/usr", "-Os", ...flags, "-Wl,--strip-all", "-o", out, resolve(ROOT, source)], { env }),
   );
 }
 
