@@ -64,32 +64,36 @@ export function serveCommand(): Command {
     .action(async (dir: string, flags: ServeFlags, command: Command) => {
       if (flags.origin !== undefined) return serveOrigin(flags, command);
       if (flags.overrideHost !== undefined) throw new UserError("--override-host applies only with --origin (a Compute app's backends take override_host in fastly.toml)");
+      // Every flag is checked before anything is read or logged.
+      const { host, port } = parseAddr(flags.addr);
+      if (flags.adminToken === "") throw new UserError("--admin-token must not be empty");
+      const workers = positive(flags.workers, "--workers");
+      const limits = {
+        memoryBytes: positive(flags.memoryMib, "--memory-mib")! * 2 ** 20,
+        cpuMs: positive(flags.cpuMs, "--cpu-ms")!,
+        wallMs: positive(flags.wallMs, "--wall-ms")!,
+      };
+      const cacheBytes = positive(flags.cacheMib, "--cache-mib")! * 2 ** 20;
+      const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
       const root = resolve(dir);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`${dir}: no such directory`);
       const configPath = flags.config ? resolve(flags.config) : resolve(root, "fastly.toml");
       const manifest = flags.config || existsSync(configPath) ? readManifest(configPath) : emptyManifest(root);
-      const { host, port } = parseAddr(flags.addr);
       const logger = consoleLogger({ quiet: flags.quiet });
       if (!manifest.path) logger.warn(`no fastly.toml in ${root}: serving with no backends`);
       const wasm = resolve(flags.file ?? resolve(root, "bin/main.wasm"));
       if (flags.watch) await buildBeforeServing(root, wasm, logger);
-      const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
       const cacheDir = flags.cacheDir ? cacheDirectory(flags.cacheDir) : undefined;
-      if (flags.adminToken === "") throw new UserError("--admin-token must not be empty");
       const server = await startServer({
         wasm,
         manifest,
         host,
         port,
-        workers: positive(flags.workers, "--workers"),
-        limits: {
-          memoryBytes: positive(flags.memoryMib, "--memory-mib")! * 2 ** 20,
-          cpuMs: positive(flags.cpuMs, "--cpu-ms")!,
-          wallMs: positive(flags.wallMs, "--wall-ms")!,
-        },
+        workers,
+        limits,
         unknownImports: flags.unknownImports,
         logger,
-        cacheBytes: positive(flags.cacheMib, "--cache-mib")! * 2 ** 20,
+        cacheBytes,
         cacheDir,
         admin,
         adminToken: flags.adminToken,

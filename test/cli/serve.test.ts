@@ -102,4 +102,10 @@ describe("outpost serve", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/\/nonexistent\/fastly\.toml: no such file/);
   });
+
+  it("refuses a bad number before reading the project, with nothing else said", async () => {
+    const result = await outpost(["serve", project({}), "--workers", "0"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('error: --workers must be a positive whole number, got "0"');
+  });
 });
