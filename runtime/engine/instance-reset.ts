@@ -7,7 +7,7 @@
 // A reset instance is then indistinguishable from a new one.
 import { exportMutableGlobals } from "./global-exports.ts";
 import type { InstanceReuse, MemoryPlan } from "./memory-image.ts";
-import { scanCode } from "./wasm-code-scan.ts";
+import { scanCodeInSlices } from "./wasm-code-scan.ts";
 
 export interface ReusePlan {
   /** The module rewritten to export its mutable globals, and how to reset instances; or null. */
@@ -16,9 +16,12 @@ export interface ReusePlan {
   why: string | null;
 }
 
-/** `bytes`: the module with its memory already imported (`memory` is its plan). */
-export function planInstanceReuse(bytes: Uint8Array<ArrayBuffer>, memory: MemoryPlan): ReusePlan {
-  const scan = scanCode(bytes);
+/**
+ * `bytes`: the module with its memory already imported (`memory` is its plan).
+ * Asynchronous because the code scan pauses to let the event loop run.
+ */
+export async function planInstanceReuse(bytes: Uint8Array<ArrayBuffer>, memory: MemoryPlan): Promise<ReusePlan> {
+  const scan = await scanCodeInSlices(bytes);
   if (scan.unknown) return { reuse: null, why: `its code could not be checked (${scan.unknown})` };
   if (scan.writesTables) return { reuse: null, why: "its code writes tables" };
   if (scan.dropsData && memory.passiveData) return { reuse: null, why: "its code drops passive data segments" };

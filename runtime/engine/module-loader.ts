@@ -54,11 +54,14 @@ export async function loadModule(
   let prepared: Uint8Array<ArrayBuffer>;
   let memory: MemoryPlan | null = null;
   try {
+    // Each rewrite of a large module takes tens of milliseconds: the event loop gets a turn between them.
     prepared = capMemory(bytes as Uint8Array<ArrayBuffer>, Math.floor(options.memoryBytes / WASM_PAGE_SIZE)).bytes;
+    await nextTurn();
     const imported = importMemory(prepared);
+    await nextTurn();
     if (imported) {
       [prepared, memory] = [imported.bytes, imported.plan];
-      const { reuse } = planInstanceReuse(prepared, memory);
+      const { reuse } = await planInstanceReuse(prepared, memory);
       if (reuse) [prepared, memory.reuse] = [reuse.bytes, reuse.plan];
     }
   } catch (error) {
@@ -81,6 +84,10 @@ export async function loadModule(
   const loaded: LoadedModule = { id, module, size: bytes.byteLength, unknownImports: unknownImports(module), memory };
   compiled.set(id, loaded);
   return checkImports(loaded, options.unknownImports, name);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Drops a module from the compile cache (a build `serve --watch` has replaced). */

@@ -76,12 +76,41 @@ class Reader {
 }
 
 export function scanCode(bytes: Uint8Array): CodeScan {
+  const steps = scanSteps(bytes);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  return step.value;
+}
+
+/**
+ * The same scan, giving the event loop a turn every `sliceMs` of work: a
+ * js-compute module takes ~130 ms to decode, which would otherwise stall
+ * every request the process serves meanwhile (a `serve --watch` reload).
+ */
+export async function scanCodeInSlices(bytes: Uint8Array, sliceMs = 5): Promise<CodeScan> {
+  const steps = scanSteps(bytes);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** How many function bodies the scan decodes between two chances to pause. */
+const FUNCTIONS_PER_STEP = 64;
+
+function* scanSteps(bytes: Uint8Array): Generator<void, CodeScan> {
   const scan: CodeScan = { writesTables: false, dropsData: false, unknown: null };
   const code = sections(bytes).find((s) => s.id === SECTION_CODE);
   if (!code) return scan;
   const r = new Reader(bytes, code.contentStart);
   const count = r.uleb();
   for (let f = 0; f < count; f++) {
+    if (f % FUNCTIONS_PER_STEP === FUNCTIONS_PER_STEP - 1) yield;
     const size = r.uleb();
     const end = r.at + size;
     const groups = r.uleb();

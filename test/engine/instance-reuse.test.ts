@@ -16,7 +16,7 @@ import { Linker } from "../../runtime/engine/linker.ts";
 import { importMemory } from "../../runtime/engine/memory-image.ts";
 import { loadModule } from "../../runtime/engine/module-loader.ts";
 import type { BodySpec, GuestOutcome, ServiceInfo } from "../../runtime/engine/protocol.ts";
-import { scanCode } from "../../runtime/engine/wasm-code-scan.ts";
+import { scanCode, scanCodeInSlices } from "../../runtime/engine/wasm-code-scan.ts";
 import { guestEnvironment } from "../../runtime/server/guest-env.ts";
 import { DEFAULT_LIMITS } from "../../runtime/server/limits.ts";
 import { type HostLink, Session } from "../../runtime/session/session.ts";
@@ -155,19 +155,19 @@ describe("modules whose instances are not reused", () => {
     return planInstanceReuse(imported.bytes, imported.plan);
   };
 
-  it("a module that writes a table", () => {
-    const result = plan(`(table $t 2 funcref) (func $f) (elem declare func $f) (func (export "set") (table.set $t (i32.const 1) (ref.func $f)))`, { reference_types: true });
+  it("a module that writes a table", async () => {
+    const result = await plan(`(table $t 2 funcref) (func $f) (elem declare func $f) (func (export "set") (table.set $t (i32.const 1) (ref.func $f)))`, { reference_types: true });
     expect(result).toEqual({ reuse: null, why: "its code writes tables" });
-    expect(plan(`(table $t 2 funcref) (func (export "grow") (drop (table.grow $t (ref.null func) (i32.const 1))))`, { reference_types: true }).why).toBe("its code writes tables");
+    expect((await plan(`(table $t 2 funcref) (func (export "grow") (drop (table.grow $t (ref.null func) (i32.const 1))))`, { reference_types: true })).why).toBe("its code writes tables");
   });
 
-  it("a module that drops a passive data segment it could read again", () => {
-    const result = plan(`(data $d "abc") (func (export "init") (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3)) (data.drop $d))`);
+  it("a module that drops a passive data segment it could read again", async () => {
+    const result = await plan(`(data $d "abc") (func (export "init") (memory.init $d (i32.const 0) (i32.const 0) (i32.const 3)) (data.drop $d))`);
     expect(result.why).toBe("its code drops passive data segments");
   });
 
-  it("a module with a mutable v128 global (JavaScript cannot restore it)", () => {
-    expect(plan(`(global (mut v128) (v128.const i64x2 0 0))`, { simd: true }).why).toBe("a mutable global cannot be restored from JavaScript");
+  it("a module with a mutable v128 global (JavaScript cannot restore it)", async () => {
+    expect((await plan(`(global (mut v128) (v128.const i64x2 0 0))`, { simd: true })).why).toBe("a mutable global cannot be restored from JavaScript");
   });
 
   it("gets a new instance for every request", async () => {
@@ -188,6 +188,21 @@ describe("the code scan", () => {
 
   it.skipIf(!existsSync(jsCompute))("reads every instruction of the js-compute runtime (SIMD, bulk memory, ...) to the end", () => {
     expect(scanCode(readFileSync(jsCompute))).toEqual({ writesTables: false, dropsData: false, unknown: null });
+  });
+
+  it.skipIf(!existsSync(jsCompute))("lets the event loop run while it reads a large module, and finds the same", async () => {
+    let turns = 0;
+    let turning = true;
+    const turn = () => {
+      turns++;
+      if (turning) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const scan = await scanCodeInSlices(readFileSync(jsCompute), 1);
+    turning = false;
+    expect(scan).toEqual({ writesTables: false, dropsData: false, unknown: null });
+    // Paused every millisecond of work (~130 ms of it): many turns, where a synchronous scan allows none.
+    expect(turns).toBeGreaterThan(10);
   });
 });
 
