@@ -13,8 +13,11 @@ const NOTES: Record<string, string> = {
     "TLS details, fingerprints, bot and proxy detection answer `none` (a local server does not measure them); " +
     "`downstream_client_ddos_detected`, `fastly_key_is_valid` and `downstream_bot_analyzed` answer 0.",
   fastly_http_req:
-    "`send`, `send_v2` and `send_async*` will go through the readthrough cache (issue 3); `send_v3` and " +
-    "`send_async_v2` bypass it. The deprecated `downstream_*` forms behave as their `fastly_http_downstream` twins.",
+    "`send`, `send_v2` and `send_async*` go through the readthrough cache; `send_v3` and `send_async_v2` bypass it. " +
+    "`redirect_to_websocket_proxy*` hand the client's connection to a backend (WebSocket passthrough); " +
+    "`redirect_to_grip_proxy*` hand it to a Pushpin on this machine (`outpost serve --local-pushpin-proxy-port`), " +
+    "as the reference emulator does (docs/websockets-and-fanout.md). " +
+    "The deprecated `downstream_*` forms behave as their `fastly_http_downstream` twins.",
   fastly_http_resp: "`get_addr_dest_ip`/`_port` answer `none` (the origin address is not recorded yet).",
   fastly_cache:
     "The Core Cache API, in memory in the same store as the HTTP cache (purges by surrogate key reach both), with " +

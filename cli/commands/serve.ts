@@ -17,6 +17,7 @@ interface ServeFlags {
   addr: string;
   config?: string;
   workers?: string;
+  localPushpinProxyPort?: string;
   memoryMib?: string;
   cpuMs?: string;
   wallMs?: string;
@@ -54,6 +55,7 @@ export function serveCommand(): Command {
     .option("--override-host <host>", "with --origin: the Host header the origin receives (default: the origin URL's host)")
     .option("--watch", "build first, then rebuild on source changes and serve each new build without restarting")
     .option("--quiet", "do not log each request")
+    .option("--local-pushpin-proxy-port <port>", "port of a Pushpin on this machine, for Fanout handoffs (redirect_to_grip_proxy)")
     .option("--no-client-ip-header", "ignore X-Outpost-Client-IP (by default it sets the client address guests see)")
     // The cache and its admin API.
     .option("--cache-mib <n>", "memory budget of the HTTP cache", String(DEFAULT_CACHE_BYTES / 2 ** 20))
@@ -74,6 +76,8 @@ export function serveCommand(): Command {
         wallMs: positive(flags.wallMs, "--wall-ms")!,
       };
       const cacheBytes = positive(flags.cacheMib, "--cache-mib")! * 2 ** 20;
+      const pushpinPort = positive(flags.localPushpinProxyPort, "--local-pushpin-proxy-port");
+      if (pushpinPort !== undefined && pushpinPort > 65535) throw new UserError(`--local-pushpin-proxy-port must be a port number, got "${flags.localPushpinProxyPort}"`);
       const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
       const root = resolve(dir);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new UserError(`${dir}: no such directory`);
@@ -98,6 +102,7 @@ export function serveCommand(): Command {
         admin,
         adminToken: flags.adminToken,
         clientIpHeader: flags.clientIpHeader,
+        pushpinPort,
         stateDir: flags.stateDir === "off" ? undefined : flags.stateDir ? resolve(flags.stateDir) : resolve(root, DEFAULT_STATE_DIR),
       }).catch((error: NodeJS.ErrnoException) => listenFailed(error, flags));
       const backends = manifest.backends.map((b) => `${b.name} -> ${b.url.href}`).join(", ") || "none";
@@ -129,6 +134,7 @@ const GUEST_ONLY_FLAGS: [key: string, flag: string][] = [
   ["unknownImports", "--unknown-imports"],
   ["stateDir", "--state-dir"],
   ["clientIpHeader", "--no-client-ip-header"],
+  ["localPushpinProxyPort", "--local-pushpin-proxy-port"],
 ];
 
 /** `outpost serve --origin URL`: the no-code caching service, no Wasm and no workers. */

@@ -15,6 +15,7 @@ import {
   writeFalse,
 } from "./downstream-calls.ts";
 import { dynamicBackendCalls } from "./dynamic-backend.ts";
+import { handoffCalls } from "./handoff.ts";
 import { headerCalls } from "./header-calls.ts";
 import type { HostModule } from "./host-module.ts";
 import { sendCalls } from "./http-req-send.ts";
@@ -115,6 +116,7 @@ export const fastlyHttpReq: HostModule = {
 
   ...sendCalls,
   ...dynamicBackendCalls,
+  ...handoffCalls,
 
   // Deprecated forms of the `fastly_http_downstream` calls, implying the client request.
   downstream_client_ip_addr: (s, out, nOut) => clientIp(s, out, nOut),

@@ -33,6 +33,8 @@ import { parseAcls } from "../config/acls.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { EdgeRateLimits } from "../stores/rate-limit.ts";
 import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts";
+import { handoffService } from "./handoff.ts";
+import { acceptUpgrades } from "./upgrade-requests.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -64,6 +66,8 @@ export interface ServerOptions {
   clientIpHeader?: boolean;
   /** Directory that keeps the KV stores across restarts (`--state-dir`); in memory when absent. */
   stateDir?: string;
+  /** Port of a Pushpin on this machine, for Fanout handoffs (`--local-pushpin-proxy-port`). */
+  pushpinPort?: number;
 }
 
 /** `outpost serve --origin`: the no-code caching service, one origin behind the cache and no guest. */
@@ -141,7 +145,12 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
   const { cache, persistence } = await openHttpCache(options.cacheBytes, options.cacheDir, now, logger);
   const httpCache = new HttpCacheApi({ store: cache.store, now, metrics: cache.metrics, onStored: persistence?.saved });
   const dynamicBackends = new DynamicBackends({ staticNames: options.manifest.backends.map((backend) => backend.name) });
-  const services = hostServices({ cache, coreCache: new CoreCache({ store: cache.store, now }), httpCache, dynamicBackends, kv, erl: new EdgeRateLimits({ now }) });
+  const handoff = handoffService({ backends, dynamicBackends, pushpinPort: options.pushpinPort, logger });
+  const services = {
+    ...hostServices({ cache, coreCache: new CoreCache({ store: cache.store, now }), httpCache, dynamicBackends, kv, erl: new EdgeRateLimits({ now }) }),
+    /** WebSocket and Fanout handoffs: see runtime/hostcalls/handoff.ts. */
+    handoff: handoff.service,
+  };
   const runtime = new GuestRuntime({ module, backends, dynamicBackends, cache, services, data, limits, env: guestEnvironment(), logger, workers: options.workers, unknownImports, clientIpHeader: options.clientIpHeader });
   await runtime.ready();
   // JSON config stores are read again when their files change.
@@ -152,6 +161,11 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     requests.track(res);
     // The platform answers PURGE requests itself, before any guest runs.
     if (req.method === "PURGE") return purge(req, res);
+    runtime.handle(req, res);
+  });
+  // A WebSocket handshake reaches the guest too, which may hand the connection to a backend.
+  acceptUpgrades(server, (req, res) => {
+    requests.track(res);
     runtime.handle(req, res);
   });
   let admin: AdminServer | null = null;
@@ -176,6 +190,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     admin: admin && { url: admin.url, port: admin.port },
     async close() {
       await admin?.close();
+      handoff.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       configWatch.close();

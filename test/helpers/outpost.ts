@@ -22,6 +22,8 @@ export interface TestServerOptions {
   cacheBytes?: number;
   /** Honour X-Outpost-Client-IP, as `outpost serve` does. */
   clientIpHeader?: boolean;
+  /** Where a local Pushpin listens, for Fanout handoffs. */
+  pushpinPort?: number;
 }
 
 export async function serve(wasm: Uint8Array | string, options: TestServerOptions = {}): Promise<TestServer> {
@@ -41,6 +43,7 @@ export async function serve(wasm: Uint8Array | string, options: TestServerOption
     clock: options.clock,
     cacheBytes: options.cacheBytes,
     clientIpHeader: options.clientIpHeader,
+    pushpinPort: options.pushpinPort,
   });
   return Object.assign(server, {
     logger,
