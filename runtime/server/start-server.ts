@@ -34,7 +34,7 @@ import { ConfigError } from "../config/config-error.ts";
 import { EdgeRateLimits } from "../stores/rate-limit.ts";
 import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts";
 import { handoffService } from "./handoff.ts";
-import { acceptUpgrades } from "./upgrade-requests.ts";
+import { acceptUpgrades, isWebSocketHandshake } from "./upgrade-requests.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -157,7 +157,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
   const configWatch = watchConfigStores(configStores.stores, { logger, update: (stores) => runtime.updateData({ configStores: stores }) });
   const requests = new RequestCounters();
   const purge = purgeMethodHandler(cache, options.adminToken);
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, shouldUpgradeCallback: isWebSocketHandshake }, (req, res) => {
     requests.track(res);
     // The platform answers PURGE requests itself, before any guest runs.
     if (req.method === "PURGE") return purge(req, res);

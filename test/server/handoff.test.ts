@@ -4,7 +4,7 @@
 // standing where Pushpin would listen, and the client talks to it through
 // Outpost.
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect as netConnect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { serve, type TestServer } from "../helpers/outpost.ts";
@@ -41,6 +41,26 @@ async function startWebSocketOrigin(): Promise<{ url: string; seen: Seen[]; clos
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** Sends raw bytes and reads the answer until it has a whole body (a Content-Length one). */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(Number(port), hostname);
+    let text = "";
+    socket.on("data", (data) => {
+      text += data.toString();
+      const [head, body] = text.split("\r\n\r\n");
+      const length = /content-length: (\d+)/i.exec(head ?? "")?.[1];
+      if (body !== undefined && length !== undefined && body.length >= Number(length)) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on("error", reject);
+    socket.write(bytes);
+  });
 }
 
 /** Opens a WebSocket through Outpost and collects what arrives. */
@@ -152,6 +172,18 @@ describe("handing the client's connection off", () => {
     await expect(connect(withoutPushpin.url.replace(/^http/, "ws") + "/", { "x-call": "w" })).rejects.toThrow(/status 502/);
     const again = await withoutPushpin.get("/", { headers: { "x-call": "n" } });
     expect(await again.text()).toBe("status 2");
+  });
+
+  it("leaves other upgrade requests plain (a POST with a body asking for websocket, h2c)", async () => {
+    for (const head of [
+      "POST /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 5\r\n\r\nhello",
+      "GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+    ]) {
+      const answer = await rawExchange(server.url, head);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(answer).toMatch(/\r\nConnection: keep-alive\r\n/);
+      expect(answer.endsWith("\r\n\r\nstatus 9")).toBe(true);
+    }
   });
 
   it("cuts open WebSockets when the server closes", async () => {
