@@ -42,6 +42,10 @@ const NOTES: Record<string, string> = {
   fastly_acl:
     "ACLs from `[local_server.acls]` (JSON files in the platform's ACL API shape); the longest matching prefix answers " +
     "`{\"action\",\"prefix\"}` as a body, an IPv4-mapped IPv6 address also meets IPv4 prefixes; an unknown ACL name is `none`.",
+  fastly_shielding:
+    "Shields from `[local_server.shielding_sites]` (`\"local\"`: this server is that shield); `backend_for_shield` " +
+    "registers a dynamic backend named `shield:<origin>` for the URL it is given, with its first-byte and " +
+    "between-bytes timeouts; the cache key option is checked and otherwise ignored (docs/shielding.md).",
   fastly_erl:
     "Rate counters and penalty boxes that really count and block, shared by every request of the server: 10-second " +
     "buckets, rates over 1, 10 or 60 s, penalties of 1-60 minutes held for exactly their TTL (runtime/stores/rate-limit.ts).",

@@ -34,6 +34,31 @@ export interface DynamicBackendSpec {
   healthcheck: HealthcheckSpec | null;
 }
 
+/** A backend with no options set: the platform's defaults for everything but `name`, `authority` and `ssl`. */
+export function plainBackendSpec(name: string, authority: string, ssl: boolean): DynamicBackendSpec {
+  return {
+    name,
+    authority,
+    ssl,
+    hostOverride: null,
+    connectTimeoutMs: null,
+    firstByteTimeoutMs: null,
+    betweenBytesTimeoutMs: null,
+    tlsMinVersion: null,
+    tlsMaxVersion: null,
+    certHostname: null,
+    caCertificate: null,
+    ciphers: null,
+    clientCertificate: null,
+    dontPool: false,
+    grpc: false,
+    keepalive: null,
+    pooling: null,
+    preferIpv4: false,
+    healthcheck: null,
+  };
+}
+
 export interface KeepaliveSpec {
   httpKeepaliveMs: number;
   tcpKeepalive: boolean;

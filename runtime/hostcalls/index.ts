@@ -23,6 +23,7 @@ import { fastlyLog } from "./log.ts";
 import { fastlyObjectStore } from "./object-store.ts";
 import { fastlyPurge } from "./purge.ts";
 import { fastlySecretStore } from "./secret-store.ts";
+import { fastlyShielding } from "./shielding.ts";
 import { wasiSnapshotPreview1 } from "./wasi.ts";
 
 export const WASI_MODULE = "wasi_snapshot_preview1";
@@ -49,5 +50,6 @@ export const HOST_MODULES: Record<string, HostModule> = {
   fastly_object_store: fastlyObjectStore,
   fastly_purge: fastlyPurge,
   fastly_secret_store: fastlySecretStore,
+  fastly_shielding: fastlyShielding,
   [WASI_MODULE]: wasiSnapshotPreview1,
 };

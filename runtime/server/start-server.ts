@@ -30,6 +30,7 @@ import { EMPTY_SERVICE_DATA, type ServiceData } from "../stores/service-data.ts"
 import { parseKvStores } from "../config/kv-stores.ts";
 import { KvDatabase } from "../stores/kv-database.ts";
 import { parseAcls } from "../config/acls.ts";
+import { parseShieldingSites } from "../config/shielding-sites.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { EdgeRateLimits } from "../stores/rate-limit.ts";
 import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts";
@@ -126,6 +127,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     geolocation: parseGeolocation(options.manifest, (message) => logger.warn(message)),
     deviceDetection: parseDeviceDetection(options.manifest, (message) => logger.warn(message)),
     acls: parseAcls(options.manifest, (message) => logger.warn(message)),
+    shieldingSites: parseShieldingSites(options.manifest),
   };
   const kvStores = parseKvStores(options.manifest.localServer, options.manifest.path ?? "fastly.toml", options.manifest.dir);
   const bytes = typeof options.wasm === "string" ? readModuleFile(options.wasm) : options.wasm;

@@ -6,6 +6,7 @@
 import type { AclsData } from "./acl.ts";
 import type { DeviceDetectionData } from "./device-detection.ts";
 import type { GeolocationData } from "./geolocation.ts";
+import type { ShieldingSites } from "./shielding.ts";
 
 export interface ServiceData {
   /** Config stores (and dictionaries, the same data): store name -> key -> value. */
@@ -18,6 +19,8 @@ export interface ServiceData {
   deviceDetection?: DeviceDetectionData;
   /** `[local_server.acls]`: ACL name -> prefixes (absent: no ACLs). */
   acls?: AclsData;
+  /** `[local_server.shielding_sites]`: shield name -> site (absent: no shields). */
+  shieldingSites?: ShieldingSites;
 }
 
 export const EMPTY_SERVICE_DATA: ServiceData = {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BackendHealth } from "../../runtime/abi/constants.ts";
 import { Status } from "../../runtime/abi/status.ts";
 import { DynamicBackends, MAX_DYNAMIC_BACKENDS } from "../../runtime/backends/dynamic.ts";
-import type { DynamicBackendSpec } from "../../runtime/backends/dynamic-spec.ts";
+import { type DynamicBackendSpec, plainBackendSpec } from "../../runtime/backends/dynamic-spec.ts";
 import { parseTarget } from "../../runtime/hostcalls/dynamic-backend.ts";
 import { createTestCa, type TestCa } from "../helpers/certs.ts";
 import { type Origin, startOrigin } from "../helpers/origin.ts";
@@ -23,28 +23,7 @@ const privateOrigin = () =>
   });
 
 function spec(overrides: Partial<DynamicBackendSpec> = {}): DynamicBackendSpec {
-  return {
-    name: "dyn",
-    authority: "127.0.0.1:9",
-    ssl: false,
-    hostOverride: null,
-    connectTimeoutMs: null,
-    firstByteTimeoutMs: null,
-    betweenBytesTimeoutMs: null,
-    tlsMinVersion: null,
-    tlsMaxVersion: null,
-    certHostname: null,
-    caCertificate: null,
-    ciphers: null,
-    clientCertificate: null,
-    dontPool: false,
-    grpc: false,
-    keepalive: null,
-    pooling: null,
-    preferIpv4: false,
-    healthcheck: null,
-    ...overrides,
-  };
+  return { ...plainBackendSpec("dyn", "127.0.0.1:9", false), ...overrides };
 }
 
 describe("the dynamic backend registry", () => {
