@@ -10,8 +10,11 @@ import { HOST_MODULES, WASI_MODULE } from "../runtime/hostcalls/index.ts";
 /** Calls that are implemented but answer `none` (or a fixed value) because only the production edge knows. */
 const NOTES: Record<string, string> = {
   fastly_http_downstream:
-    "TLS details, fingerprints, bot and proxy detection answer `none` (a local server does not measure them); " +
-    "`downstream_client_ddos_detected`, `fastly_key_is_valid` and `downstream_bot_analyzed` answer 0.",
+    "Over HTTPS (`outpost serve --tls-cert --tls-key`), the TLS calls answer from the handshake: protocol, cipher, SNI, " +
+    "the ClientHello with its JA3 and JA4, the client certificate (PEM) and its verdict against `--tls-client-ca` " +
+    "(docs/https.md); over plain HTTP they answer `none`. HTTP/2 fingerprints, bot and proxy detection answer `none` " +
+    "(a local server does not measure them); `downstream_client_ddos_detected`, `fastly_key_is_valid` and " +
+    "`downstream_bot_analyzed` answer 0.",
   fastly_http_req:
     "`send`, `send_v2` and `send_async*` go through the readthrough cache; `send_v3` and `send_async_v2` bypass it. " +
     "`redirect_to_websocket_proxy*` hand the client's connection to a backend (WebSocket passthrough); " +

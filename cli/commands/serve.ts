@@ -9,10 +9,11 @@ import { DEFAULT_CACHE_BYTES, startServer } from "../../runtime/server/start-ser
 import { AdminListenError } from "../../runtime/admin/admin-server.ts";
 import { DEFAULT_ADMIN_ADDR } from "../admin-url.ts";
 import { UserError } from "../user-error.ts";
+import { type TlsFlags, tlsIdentity } from "../tls-flags.ts";
 import { DEFAULT_STATE_DIR } from "../../runtime/stores/kv-database.ts";
 import { buildBeforeServing, watchProject } from "../project/watch.ts";
 
-interface ServeFlags {
+interface ServeFlags extends TlsFlags {
   file?: string;
   addr: string;
   config?: string;
@@ -55,6 +56,9 @@ export function serveCommand(): Command {
     .option("--override-host <host>", "with --origin: the Host header the origin receives (default: the origin URL's host)")
     .option("--watch", "build first, then rebuild on source changes and serve each new build without restarting")
     .option("--quiet", "do not log each request")
+    .option("--tls-cert <file>", "serve HTTPS with this certificate chain (PEM); needs --tls-key")
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
+    .option("--tls-client-ca <file>", "ask HTTPS clients for a certificate and check it against these CAs (PEM); guests see the verdict")
     .option("--local-pushpin-proxy-port <port>", "port of a Pushpin on this machine, for Fanout handoffs (redirect_to_grip_proxy)")
     .option("--no-client-ip-header", "ignore X-Outpost-Client-IP (by default it sets the client address guests see)")
     // The cache and its admin API.
@@ -76,6 +80,7 @@ export function serveCommand(): Command {
         wallMs: positive(flags.wallMs, "--wall-ms")!,
       };
       const cacheBytes = positive(flags.cacheMib, "--cache-mib")! * 2 ** 20;
+      const tls = tlsIdentity(flags);
       const pushpinPort = positive(flags.localPushpinProxyPort, "--local-pushpin-proxy-port");
       if (pushpinPort !== undefined && pushpinPort > 65535) throw new UserError(`--local-pushpin-proxy-port must be a port number, got "${flags.localPushpinProxyPort}"`);
       const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
@@ -103,6 +108,7 @@ export function serveCommand(): Command {
         adminToken: flags.adminToken,
         clientIpHeader: flags.clientIpHeader,
         pushpinPort,
+        tls,
         stateDir: flags.stateDir === "off" ? undefined : flags.stateDir ? resolve(flags.stateDir) : resolve(root, DEFAULT_STATE_DIR),
       }).catch((error: NodeJS.ErrnoException) => listenFailed(error, flags));
       const backends = manifest.backends.map((b) => `${b.name} -> ${b.url.href}`).join(", ") || "none";
@@ -148,6 +154,7 @@ async function serveOrigin(flags: ServeFlags, command: Command): Promise<void> {
   if (flags.origin === "") throw new UserError("--origin must be a URL (for example --origin http://127.0.0.1:8080)");
   if (flags.overrideHost === "") throw new UserError("--override-host must not be empty");
   const { host, port } = parseAddr(flags.addr);
+  const tls = tlsIdentity(flags);
   const logger = consoleLogger({ quiet: flags.quiet });
   const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
   const cacheDir = flags.cacheDir ? cacheDirectory(flags.cacheDir) : undefined;
@@ -163,6 +170,7 @@ async function serveOrigin(flags: ServeFlags, command: Command): Promise<void> {
     cacheDir,
     admin,
     adminToken: flags.adminToken,
+    tls,
   }).catch((error: NodeJS.ErrnoException) => listenFailed(error, flags));
   if (server.admin) logger.info(`admin API (purge, /metrics, /health) at ${server.admin.url}`);
   logger.info(`Outpost caching ${server.origin.href} on ${server.url} (no guest; Host: ${flags.overrideHost ?? server.origin.host})`);

@@ -15,6 +15,16 @@ export const BackendHealth = { UNKNOWN: 0, HEALTHY: 1, UNHEALTHY: 2 } as const;
 
 export const TlsVersion = { TLS_1: 0, TLS_1_1: 1, TLS_1_2: 2, TLS_1_3: 3 } as const;
 
+export const ClientCertVerifyResult = {
+  OK: 0,
+  BAD_CERTIFICATE: 1,
+  CERTIFICATE_REVOKED: 2,
+  CERTIFICATE_EXPIRED: 3,
+  UNKNOWN_CA: 4,
+  CERTIFICATE_MISSING: 5,
+  CERTIFICATE_UNKNOWN: 6,
+} as const;
+
 export const SendErrorDetailTag = {
   UNINITIALIZED: 0,
   OK: 1,

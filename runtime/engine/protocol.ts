@@ -41,6 +41,26 @@ export interface DownstreamInfo {
   /** Header names exactly as the client sent them, in order. */
   originalHeaderNames: string[];
   tls: boolean;
+  /** What the TLS handshake established (`serve --tls-cert`), or absent on plain HTTP. */
+  tlsFacts?: DownstreamTls;
+}
+
+/** The client connection's TLS handshake, for `downstream_tls_*` (runtime/net/tls-front.ts). */
+export interface DownstreamTls {
+  /** "TLSv1.3", ... */
+  protocol: string;
+  /** The cipher's OpenSSL name. */
+  cipher: string;
+  /** The SNI host name the client sent, or null. */
+  serverName: string | null;
+  /** The ClientHello handshake message, its JA3 digest (16 bytes) and JA4; null when it could not be read. */
+  clientHello: Uint8Array | null;
+  ja3Md5: Uint8Array | null;
+  ja4: string | null;
+  /** The client's certificate (PEM), when it sent one. */
+  clientCertificate: string | null;
+  /** `$client_cert_verify_result` value. */
+  clientCertVerify: number;
 }
 
 export interface RemoteBodyInfo {

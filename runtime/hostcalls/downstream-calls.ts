@@ -4,9 +4,12 @@
 // these implementations.
 //
 // A local host answers what it honestly knows (addresses, request id,
-// original header names) and `none` for what only the production edge
-// measures (TLS fingerprints, bot and proxy detection).
+// original header names, and over HTTPS the handshake: protocol, cipher,
+// SNI, ClientHello, JA3, JA4, client certificate) and `none` for what only
+// the production edge measures (HTTP/2 fingerprints, bot and proxy
+// detection) or for TLS facts on a plain-HTTP connection.
 import { Status } from "../abi/status.ts";
+import type { DownstreamTls } from "../engine/protocol.ts";
 import type { Session } from "../session/session.ts";
 import { latin1, utf8, writeIp, writeMultiValue, writeValue } from "./abi-io.ts";
 
@@ -40,9 +43,32 @@ export function complianceRegion(s: Session, out: number, max: number, nOut: num
   return writeValue(s.mem, out, max, nOut, utf8("none"));
 }
 
-/** TLS facts: `none` on a plain-HTTP connection; the local server does not record handshakes. */
-export function tlsUnknown(): number {
+/** What only the production edge measures (HTTP/2 and other fingerprints). */
+export function measuredAtTheEdge(): number {
   return Status.NONE;
+}
+
+/** A fact of the TLS handshake as bytes, or `none` on plain HTTP (or when it has none). */
+function tlsValue(s: Session, pick: (tls: DownstreamTls) => Uint8Array | null, out: number, max: number, nOut: number): number {
+  const tls = s.info.tlsFacts;
+  const value = tls ? pick(tls) : null;
+  return value ? writeValue(s.mem, out, max, nOut, value) : Status.NONE;
+}
+
+/** The JA3 digest: 16 bytes, no buffer length to check against. */
+function tlsJa3Md5(s: Session, out: number, nOut: number): number {
+  const digest = s.info.tlsFacts?.ja3Md5;
+  if (!digest) return Status.NONE;
+  s.mem.write(out, digest);
+  s.mem.u32(nOut, digest.byteLength);
+  return Status.OK;
+}
+
+function tlsClientCertVerifyResult(s: Session, out: number): number {
+  const tls = s.info.tlsFacts;
+  if (!tls) return Status.NONE;
+  s.mem.u32(out, tls.clientCertVerify);
+  return Status.OK;
 }
 
 /** A boolean flag a local host can answer: no DDoS, not detected. */
@@ -50,3 +76,18 @@ export function writeFalse(s: Session, out: number): number {
   s.mem.u32(out, 0);
   return Status.OK;
 }
+
+/** The TLS facts of the client connection, shared by both forms of the calls. */
+export const tls = {
+  protocol: (s: Session, out: number, max: number, nOut: number) => tlsValue(s, (t) => utf8(t.protocol), out, max, nOut),
+  cipher: (s: Session, out: number, max: number, nOut: number) => tlsValue(s, (t) => utf8(t.cipher), out, max, nOut),
+  serverName: (s: Session, out: number, max: number, nOut: number) =>
+    tlsValue(s, (t) => (t.serverName === null ? null : utf8(t.serverName)), out, max, nOut),
+  clientHello: (s: Session, out: number, max: number, nOut: number) => tlsValue(s, (t) => t.clientHello, out, max, nOut),
+  ja4: (s: Session, out: number, max: number, nOut: number) => tlsValue(s, (t) => (t.ja4 === null ? null : utf8(t.ja4)), out, max, nOut),
+  /** The client certificate, in PEM (`none` when the client sent none). */
+  clientCertificate: (s: Session, out: number, max: number, nOut: number) =>
+    tlsValue(s, (t) => (t.clientCertificate === null ? null : utf8(t.clientCertificate)), out, max, nOut),
+  ja3Md5: tlsJa3Md5,
+  clientCertVerifyResult: tlsClientCertVerifyResult,
+};

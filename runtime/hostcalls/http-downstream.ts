@@ -1,6 +1,6 @@
 // `fastly_http_downstream`: facts about the client request, by handle, and
 // reusable sandboxes (`next_request*`: runtime/session/next-request.ts).
-// Bot and proxy detection are production-only: `none`.
+// Bot and proxy detection and HTTP/2 fingerprints are production-only: `none`.
 import { HostError, Status } from "../abi/status.ts";
 import { flushOutput } from "./wasi.ts";
 import { MAX_NEXT_REQUEST_WAIT_MS, MAX_REQUESTS_PER_SANDBOX, type RequestPromise } from "../session/next-request.ts";
@@ -13,6 +13,7 @@ import {
   originalHeaderNames,
   requestId,
   serverIp,
+  tls,
   writeFalse,
 } from "./downstream-calls.ts";
 import { type HostModule, suspending } from "./host-module.ts";
@@ -87,14 +88,14 @@ export const fastlyHttpDownstream: HostModule = {
   fastly_key_is_valid: (s, req, out) => (checkDownstream(s, req), writeFalse(s, out)),
   downstream_client_h2_fingerprint: none,
   downstream_client_oh_fingerprint: none,
-  downstream_tls_cipher_openssl_name: none,
-  downstream_tls_protocol: none,
-  downstream_tls_client_hello: none,
-  downstream_tls_raw_client_certificate: none,
-  downstream_tls_client_cert_verify_result: none,
-  downstream_tls_client_servername: none,
-  downstream_tls_ja3_md5: none,
-  downstream_tls_ja4: none,
+  downstream_tls_cipher_openssl_name: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.cipher(s, out, max, nOut)),
+  downstream_tls_protocol: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.protocol(s, out, max, nOut)),
+  downstream_tls_client_hello: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.clientHello(s, out, max, nOut)),
+  downstream_tls_raw_client_certificate: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.clientCertificate(s, out, max, nOut)),
+  downstream_tls_client_cert_verify_result: (s, req, out) => (checkDownstream(s, req), tls.clientCertVerifyResult(s, out)),
+  downstream_tls_client_servername: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.serverName(s, out, max, nOut)),
+  downstream_tls_ja3_md5: (s, req, out, nOut) => (checkDownstream(s, req), tls.ja3Md5(s, out, nOut)),
+  downstream_tls_ja4: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.ja4(s, out, max, nOut)),
   downstream_bot_analyzed: (s, req, out) => (checkDownstream(s, req), writeFalse(s, out)),
   downstream_bot_detected: none,
   downstream_bot_name: none,

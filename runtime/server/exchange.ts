@@ -9,6 +9,8 @@ import { HttpVersion } from "../abi/constants.ts";
 import { takeClientIp } from "./client-ip.ts";
 import { localAuthority } from "./local-authority.ts";
 import type { StreamSink } from "./stream-sink.ts";
+import type { TLSSocket } from "node:tls";
+import { tlsFactsOf } from "../net/tls-front.ts";
 
 /** RFC 9110 §9.2.1: methods a client expects to have no effect. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -74,6 +76,7 @@ export class Exchange {
       serverPort: req.socket.localPort ?? 0,
       originalHeaderNames,
       tls,
+      tlsFacts: tls ? tlsFactsOf(req.socket as TLSSocket) : undefined,
     };
   }
 

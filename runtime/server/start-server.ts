@@ -1,6 +1,7 @@
 // Starting an Outpost server: load the module and the manifest's backends,
 // start the guest workers, and listen for clients.
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions as HttpServerOptions, type ServerResponse } from "node:http";
+import type { Server as NetServer } from "node:net";
 import { listen, listeningAt } from "../net/listen.ts";
 import { Backends } from "../backends/backend.ts";
 import { DynamicBackends } from "../backends/dynamic.ts";
@@ -36,6 +37,7 @@ import { EdgeRateLimits } from "../stores/rate-limit.ts";
 import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts";
 import { handoffService } from "./handoff.ts";
 import { acceptUpgrades, isWebSocketHandshake } from "./upgrade-requests.ts";
+import { createTlsFront, type TlsIdentity } from "../net/tls-front.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -69,6 +71,8 @@ export interface ServerOptions {
   stateDir?: string;
   /** Port of a Pushpin on this machine, for Fanout handoffs (`--local-pushpin-proxy-port`). */
   pushpinPort?: number;
+  /** Serve HTTPS with this certificate and key (`--tls-cert`, `--tls-key`, `--tls-client-ca`). */
+  tls?: TlsIdentity;
 }
 
 /** `outpost serve --origin`: the no-code caching service, one origin behind the cache and no guest. */
@@ -88,6 +92,8 @@ export interface OriginServerOptions {
   adminToken?: string;
   /** No request log lines (`--quiet`; the logger's other lines stay). */
   quiet?: boolean;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsIdentity;
 }
 
 /** What both kinds of server (with an app, or the no-code service) have. */
@@ -159,12 +165,13 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
   const configWatch = watchConfigStores(configStores.stores, { logger, update: (stores) => runtime.updateData({ configStores: stores }) });
   const requests = new RequestCounters();
   const purge = purgeMethodHandler(cache, options.adminToken);
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0, shouldUpgradeCallback: isWebSocketHandshake }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     requests.track(res);
     // The platform answers PURGE requests itself, before any guest runs.
     if (req.method === "PURGE") return purge(req, res);
     runtime.handle(req, res);
-  });
+  };
+  const { server, listener, scheme, stopListening } = createClientServer(options.tls, handler, { shouldUpgradeCallback: isWebSocketHandshake });
   // A WebSocket handshake reaches the guest too, which may hand the connection to a backend.
   acceptUpgrades(server, (req, res) => {
     requests.track(res);
@@ -172,10 +179,10 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
   });
   let admin: AdminServer | null = null;
   try {
-    await listen(server, options.port ?? 7676, options.host ?? "127.0.0.1");
+    await listen(listener, options.port ?? 7676, options.host ?? "127.0.0.1");
     if (options.admin) admin = await startAdminServer(options.admin, { cache, token: options.adminToken, requests, logger, kv });
   } catch (error) {
-    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    if (listener.listening) await stopListening();
     configWatch.close();
     await runtime.close();
     await backends.close();
@@ -183,7 +190,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     await kv.close();
     throw error;
   }
-  const { url, port } = listeningAt(server, options.host ?? "127.0.0.1");
+  const { url, port } = listeningAt(listener, options.host ?? "127.0.0.1", scheme);
   return {
     url,
     port,
@@ -193,8 +200,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     async close() {
       await admin?.close();
       handoff.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopListening();
       configWatch.close();
       await runtime.close();
       await backends.close();
@@ -240,7 +246,7 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
   const requests = new RequestCounters();
   const proxy = new ProxyService({ cache, backend, logger, requests, quiet: options.quiet });
   const purge = purgeMethodHandler(cache, options.adminToken);
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+  const { listener, scheme, stopListening } = createClientServer(options.tls, (req, res) => {
     if (req.method === "PURGE") {
       requests.track(res);
       return purge(req, res);
@@ -249,14 +255,14 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
   });
   let admin: AdminServer | null = null;
   try {
-    await listen(server, options.port ?? 7676, options.host ?? "127.0.0.1");
+    await listen(listener, options.port ?? 7676, options.host ?? "127.0.0.1");
     if (options.admin) admin = await startAdminServer(options.admin, { cache, token: options.adminToken, requests, logger });
   } catch (error) {
-    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    if (listener.listening) await stopListening();
     await backend.close();
     throw error;
   }
-  const { url, port } = listeningAt(server, options.host ?? "127.0.0.1");
+  const { url, port } = listeningAt(listener, options.host ?? "127.0.0.1", scheme);
   return {
     url,
     port,
@@ -265,10 +271,28 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
     admin: admin && { url: admin.url, port: admin.port },
     async close() {
       await admin?.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopListening();
       await backend.close();
       await persistence?.flush();
     },
   };
+}
+
+/**
+ * The server clients reach: plain HTTP, or HTTPS behind the front that reads
+ * ClientHellos (runtime/net/tls-front.ts). `listener` is what listens.
+ */
+function createClientServer(tls: TlsIdentity | undefined, handler: RequestListener, extra: HttpServerOptions = {}) {
+  const serverOptions = { keepAliveTimeout: 5_000, requestTimeout: 0, ...extra };
+  if (tls) {
+    const front = createTlsFront(tls, serverOptions, handler);
+    return { server: front.server as Server, listener: front.listener, scheme: "https" as const, stopListening: () => front.close() };
+  }
+  const server = createServer(serverOptions, handler);
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return { server, listener: server as NetServer, scheme: "http" as const, stopListening };
 }

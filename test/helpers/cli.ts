@@ -42,7 +42,7 @@ export function outpostServe(args: string[], options: { cwd?: string } = {}): Pr
     let output = "";
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const match = /on (http:\/\/[^\s]+) /.exec(output);
+      const match = /on (https?:\/\/[^\s]+) /.exec(output);
       if (match) {
         resolve({
           child,

@@ -2,6 +2,7 @@
 import { parseManifest } from "../../runtime/config/manifest.ts";
 import type { GuestLimits } from "../../runtime/engine/protocol.ts";
 import { MemoryLogger } from "../../runtime/server/logger.ts";
+import type { TlsIdentity } from "../../runtime/net/tls-front.ts";
 import { type RunningServer, startServer } from "../../runtime/server/start-server.ts";
 
 export interface TestServer extends RunningServer {
@@ -24,6 +25,8 @@ export interface TestServerOptions {
   clientIpHeader?: boolean;
   /** Where a local Pushpin listens, for Fanout handoffs. */
   pushpinPort?: number;
+  /** Serve HTTPS with this identity. */
+  tls?: TlsIdentity;
 }
 
 export async function serve(wasm: Uint8Array | string, options: TestServerOptions = {}): Promise<TestServer> {
@@ -44,6 +47,7 @@ export async function serve(wasm: Uint8Array | string, options: TestServerOption
     cacheBytes: options.cacheBytes,
     clientIpHeader: options.clientIpHeader,
     pushpinPort: options.pushpinPort,
+    tls: options.tls,
   });
   return Object.assign(server, {
     logger,
