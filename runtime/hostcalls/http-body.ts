@@ -54,7 +54,7 @@ export const fastlyHttpBody: HostModule = {
       const flushed = body.stream.write(chunk);
       return flushed ? flushed.then(() => Status.OK) : Status.OK;
     }
-    s.chargeBuffered(chunk.byteLength);
+    s.chargeHostMemory(chunk.byteLength, "buffered bodies");
     body.write(chunk, end === BodyWriteEnd.FRONT);
     return Status.OK;
   }),

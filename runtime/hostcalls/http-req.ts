@@ -26,6 +26,11 @@ const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A request target: visible ASCII only, no spaces or controls (RFC 9112 §3.2).
 const URI = /^[\x21-\x7e]+$/;
 
+/** A guest's text in a message: quoted, and cut short when long. */
+function shown(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
+}
+
 const CACHE_OVERRIDE_FLAGS =
   CacheOverrideTag.PASS | CacheOverrideTag.TTL | CacheOverrideTag.STALE_WHILE_REVALIDATE | CacheOverrideTag.PCI;
 
@@ -66,7 +71,8 @@ export const fastlyHttpReq: HostModule = {
   method_set(s, h, ptr, len) {
     const request = s.requests.get(h);
     const method = s.mem.string(ptr, len);
-    if (!METHOD.test(method)) throw new HostError(Status.ERROR, `invalid method ${JSON.stringify(method)}`);
+    if (!METHOD.test(method)) throw new HostError(Status.ERROR, `invalid method ${shown(method)}`);
+    s.chargeHostMemory(method.length - request.method.length, "request methods");
     request.method = method;
     return Status.OK;
   },
@@ -77,7 +83,8 @@ export const fastlyHttpReq: HostModule = {
   uri_set(s, h, ptr, len) {
     const request = s.requests.get(h);
     const uri = s.mem.string(ptr, len);
-    if (!URI.test(uri)) throw new HostError(Status.ERROR, `invalid URI ${JSON.stringify(uri)}`);
+    if (!URI.test(uri)) throw new HostError(Status.ERROR, `invalid URI ${shown(uri)}`);
+    s.chargeHostMemory(uri.length - request.uri.length, "request URIs");
     request.uri = uri;
     return Status.OK;
   },

@@ -43,6 +43,8 @@ const isStdio = (fd: number) => fd >= 0 && fd <= 2;
 
 /** Lines written to stdout/stderr are logged whole; partial lines wait for their end. */
 const pendingOutput = new WeakMap<Session, string[]>();
+/** A partial line this long is logged as it is: the host does not hold more for a guest that never ends its lines. */
+const MAX_PENDING_LINE = 64 * 1024;
 
 export function flushOutput(s: Session): void {
   const pending = pendingOutput.get(s);
@@ -58,6 +60,10 @@ function writeOutput(s: Session, fd: number, text: string): void {
   if (!pending) pendingOutput.set(s, (pending = ["", "", ""]));
   const lines = (pending[fd] + text).split("\n");
   pending[fd] = lines.pop()!;
+  if (pending[fd].length >= MAX_PENDING_LINE) {
+    lines.push(pending[fd]);
+    pending[fd] = "";
+  }
   for (const line of lines) s.link.log(s.rid, fd === 1 ? "stdout" : "stderr", line);
 }
 

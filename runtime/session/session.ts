@@ -116,8 +116,12 @@ export class Session {
   responded = false;
   /** Work the guest started that must finish before the run is reported done (`send_downstream_pending`). */
   background: Promise<void>[] = [];
-  /** Bytes the guest has written into buffered bodies, charged against its memory limit. */
-  private bufferedBytes = 0;
+  /**
+   * Host memory the guest's calls hold (buffered bodies, header fields),
+   * charged against its memory limit: a guest cannot grow the host's heap
+   * past what it may use in its own memory.
+   */
+  private hostBytes = 0;
   /** Set when the main thread ends the run (wall-time limit): every host call then throws it. */
   aborted: LimitExceeded | null = null;
   /** Rejects when the run is aborted, waking the guest from whatever it waits on. */
@@ -209,11 +213,12 @@ export class Session {
     return [this.responses.add(response), this.asyncItems.add(Body.fromRemote(body))];
   }
 
-  chargeBuffered(bytes: number): void {
-    this.bufferedBytes += bytes;
-    if (this.bufferedBytes > this.service.limits.memoryBytes) {
-      throw new HostError(Status.LIMITEXCEEDED, "buffered bodies exceed the guest's memory limit");
+  /** Counts `bytes` more (or fewer, when negative) of host memory held for the guest; `what` names it in the error. */
+  chargeHostMemory(bytes: number, what: string): void {
+    if (bytes > 0 && this.hostBytes + bytes > this.service.limits.memoryBytes) {
+      throw new HostError(Status.LIMITEXCEEDED, `${what} exceed the guest's memory limit`);
     }
+    this.hostBytes = Math.max(0, this.hostBytes + bytes);
   }
 
   private hostCalls = 0;

@@ -33,8 +33,15 @@ export const MAX_PENALTY_MINUTES = 60;
 /** The longest entry the platform accepts (its VCL functions answer EINVAL past it), in UTF-8 bytes. */
 export const MAX_ENTRY_BYTES = 256;
 
-/** Entries a counter or a box holds before it evicts (a local choice: the platform's capacity is not published). */
+/**
+ * Entries all counters together, and all boxes together, hold before they
+ * evict (a local choice: the platform's capacity is not published). One
+ * budget for all names, so that a guest inventing names cannot grow it.
+ */
 export const DEFAULT_CAPACITY = 65_536;
+
+/** One key for a (name, entry) pair: the name's length first, so that no two pairs share one. */
+const pairKey = (name: string, entry: string) => `${name.length}:${name}${entry}`;
 
 const BUCKET_MS = 10_000;
 /** Six buckets cover a minute; a seventh, partly outside it, weighs into the 60-second rate. */
@@ -74,10 +81,10 @@ export interface EdgeRateLimitsOptions {
 export class EdgeRateLimits {
   private readonly now: () => number;
   private readonly capacity: number;
-  /** Counter name -> entry -> counts, least recently incremented first. */
-  private readonly counters = new Map<string, Map<string, Counts>>();
-  /** Box name -> entry -> when it leaves (ms). */
-  private readonly boxes = new Map<string, Map<string, number>>();
+  /** (counter, entry) -> counts, least recently incremented first. */
+  private readonly counters = new Map<string, Counts>();
+  /** (box, entry) -> when it leaves (ms). */
+  private readonly boxes = new Map<string, number>();
 
   constructor(options: EdgeRateLimitsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -86,17 +93,16 @@ export class EdgeRateLimits {
 
   increment(counter: string, entry: string, delta: number): void {
     const now = this.now();
-    let entries = this.counters.get(counter);
-    if (!entries) this.counters.set(counter, (entries = new Map()));
-    let counts = entries.get(entry);
+    const key = pairKey(counter, entry);
+    let counts = this.counters.get(key);
     if (counts) {
-      entries.delete(entry); // re-inserted below: the most recently incremented
+      this.counters.delete(key); // re-inserted below: the most recently incremented
       advance(counts, now);
     } else {
-      if (entries.size >= this.capacity) entries.delete(entries.keys().next().value!);
+      if (this.counters.size >= this.capacity) this.counters.delete(this.counters.keys().next().value!);
       counts = { second: Math.floor(now / 1000), seconds: [0, 0], ten: Math.floor(now / BUCKET_MS), tens: new Array<number>(BUCKETS).fill(0) };
     }
-    entries.set(entry, counts);
+    this.counters.set(key, counts);
     counts.seconds[0] += delta;
     counts.tens[0] += delta;
   }
@@ -104,7 +110,7 @@ export class EdgeRateLimits {
   /** Estimated increments per second over the last `window` seconds (1, 10 or 60). */
   rate(counter: string, entry: string, window: number): number {
     if (!isRateWindow(window)) throw new RangeError(`a rate window is 1, 10 or 60 seconds, not ${window}`);
-    const counts = this.counters.get(counter)?.get(entry);
+    const counts = this.counters.get(pairKey(counter, entry));
     if (!counts) return 0;
     const now = this.now();
     advance(counts, now);
@@ -123,7 +129,7 @@ export class EdgeRateLimits {
   /** Increments in the current 10-second bucket and the ones before it, `duration` seconds' worth (10 to 60). */
   count(counter: string, entry: string, duration: number): number {
     if (!isCountDuration(duration)) throw new RangeError(`a count duration is 10, 20, 30, 40, 50 or 60 seconds, not ${duration}`);
-    const counts = this.counters.get(counter)?.get(entry);
+    const counts = this.counters.get(pairKey(counter, entry));
     if (!counts) return 0;
     advance(counts, this.now());
     let sum = 0;
@@ -137,18 +143,17 @@ export class EdgeRateLimits {
       throw new RangeError(`a penalty lasts 1 to 60 whole minutes, not ${minutes}`);
     }
     const now = this.now();
-    let entries = this.boxes.get(box);
-    if (!entries) this.boxes.set(box, (entries = new Map()));
-    if (!entries.has(entry) && entries.size >= this.capacity) evictShortest(entries, now, this.capacity);
-    entries.set(entry, now + minutes * 60_000);
+    const key = pairKey(box, entry);
+    if (!this.boxes.has(key) && this.boxes.size >= this.capacity) evictShortest(this.boxes, now, this.capacity);
+    this.boxes.set(key, now + minutes * 60_000);
   }
 
   isPenalized(box: string, entry: string): boolean {
-    const entries = this.boxes.get(box);
-    const until = entries?.get(entry);
+    const key = pairKey(box, entry);
+    const until = this.boxes.get(key);
     if (until === undefined) return false;
     if (until > this.now()) return true;
-    entries!.delete(entry);
+    this.boxes.delete(key);
     return false;
   }
 

@@ -167,6 +167,22 @@ describe("a guest that opens handles without end", () => {
   });
 });
 
+describe("a guest that piles up header fields", () => {
+  it("is refused with limitexceeded once the fields it holds reach its memory limit, and can still answer", async () => {
+    const server = await start("hostile-fields", { limits: { memoryBytes: 16 * 2 ** 20, cpuMs: 5_000 } });
+    const response = await underLoad(server, () => server.get("/fields", TROUBLE));
+    expect(response.status).toBe(200);
+    const r = await Results.of(response);
+    // Setting one field 5,000 times over holds one value: never refused.
+    expect(r.u32()).toBe(Status.OK);
+    expect(r.u32()).toBe(Status.LIMITEXCEEDED);
+    // 16 MiB of memory, less the 60 KiB field set above, in 60 KiB values.
+    const appended = r.u32();
+    expect(appended).toBeGreaterThan(250);
+    expect(appended).toBeLessThan(16 * 2 ** 20 / 61_440);
+  });
+});
+
 describe("a guest that grows its memory past the limit", () => {
   it("finds memory.grow failing at the limit and fails alone with a 500", async () => {
     const server = await start("hostile-memory", { limits: { memoryBytes: 16 * 2 ** 20 } });

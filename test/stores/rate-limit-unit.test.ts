@@ -98,6 +98,19 @@ describe("rate counters", () => {
     expect(erl.count("rc", "b", 10)).toBe(0);
     expect(erl.count("rc", "c", 10)).toBe(1);
   });
+
+  it("share one capacity among all counter names, so that new names cannot grow it", () => {
+    const { erl } = limits(2);
+    erl.increment("one", "a", 1);
+    erl.increment("two", "a", 1);
+    erl.increment("three", "a", 1);
+    expect(erl.count("one", "a", 10)).toBe(0);
+    expect(erl.count("two", "a", 10)).toBe(1);
+    expect(erl.count("three", "a", 10)).toBe(1);
+    // Names and entries never run together: ("ab", "c") is not ("a", "bc").
+    erl.increment("ab", "c", 5);
+    expect(erl.count("a", "bc", 10)).toBe(0);
+  });
 });
 
 describe("penalty boxes", () => {
@@ -135,6 +148,14 @@ describe("penalty boxes", () => {
     expect(erl.isPenalized("pb", "middle")).toBe(true);
     at(200_000).penalize("pb", "late", 1); // "middle" has expired: it makes the room
     expect(["long", "middle", "late"].map((e) => erl.isPenalized("pb", e))).toEqual([true, false, true]);
+  });
+
+  it("share one capacity among all box names", () => {
+    const { erl } = limits(2);
+    erl.penalize("b1", "e", 5);
+    erl.penalize("b2", "e", 1);
+    erl.penalize("b3", "e", 3);
+    expect(["b1", "b2", "b3"].map((box) => erl.isPenalized(box, "e"))).toEqual([true, false, true]);
   });
 });
 
