@@ -12,9 +12,10 @@ const NOTES: Record<string, string> = {
   fastly_http_downstream:
     "Over HTTPS (`outpost serve --tls-cert --tls-key`), the TLS calls answer from the handshake: protocol, cipher, SNI, " +
     "the ClientHello with its JA3 and JA4, the client certificate (PEM) and its verdict against `--tls-client-ca` " +
-    "(docs/https.md); over plain HTTP they answer `none`. HTTP/2 fingerprints, bot and proxy detection answer `none` " +
-    "(a local server does not measure them); `downstream_client_ddos_detected`, `fastly_key_is_valid` and " +
-    "`downstream_bot_analyzed` answer 0.",
+    "(docs/https.md); over plain HTTP they answer `none`. Bot detection answers from the client's `X-Fastly-Bot-*` " +
+    "fields in local testing, as the reference emulator does (docs/geolocation.md); `fastly_key_is_valid` accepts the " +
+    "keys of `[local_server] fake_valid_fastly_keys`. HTTP/2 fingerprints and proxy detection answer `none` (a local " +
+    "server does not measure them); `downstream_client_ddos_detected` answers 0.",
   fastly_http_req:
     "`send`, `send_v2` and `send_async*` go through the readthrough cache; `send_v3` and `send_async_v2` bypass it. " +
     "`redirect_to_websocket_proxy*` hand the client's connection to a backend (WebSocket passthrough); " +

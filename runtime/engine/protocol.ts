@@ -43,6 +43,19 @@ export interface DownstreamInfo {
   tls: boolean;
   /** What the TLS handshake established (`serve --tls-cert`), or absent on plain HTTP. */
   tlsFacts?: DownstreamTls;
+  /** Bot detection as the client's `X-Fastly-Bot-*` fields describe it (local testing; runtime/server/bot-headers.ts). */
+  bot?: BotFacts;
+}
+
+/** What `downstream_bot_*` answer. */
+export interface BotFacts {
+  analyzed: boolean;
+  detected: boolean;
+  verified: boolean;
+  name: string | null;
+  category: string | null;
+  /** `$bot_category_kind` value, or null when no category was given or it is not one. */
+  categoryKind: number | null;
 }
 
 /** The client connection's TLS handshake, for `downstream_tls_*` (runtime/net/tls-front.ts). */

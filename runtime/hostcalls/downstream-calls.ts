@@ -71,9 +71,47 @@ function tlsClientCertVerifyResult(s: Session, out: number): number {
   return Status.OK;
 }
 
-/** A boolean flag a local host can answer: no DDoS, not detected. */
+/** A boolean flag a local host can answer: no DDoS. */
 export function writeFalse(s: Session, out: number): number {
   s.mem.u32(out, 0);
+  return Status.OK;
+}
+
+/** Whether the request's `Fastly-Key` is one of `[local_server] fake_valid_fastly_keys`. */
+export function fastlyKeyIsValid(s: Session, req: number, out: number): number {
+  const key = s.requests.get(req).headers.get("fastly-key");
+  s.mem.u32(out, key !== undefined && (s.service.data.fakeValidFastlyKeys ?? []).includes(key) ? 1 : 0);
+  return Status.OK;
+}
+
+/**
+ * Bot detection, as the client's `X-Fastly-Bot-*` fields describe it
+ * (runtime/server/bot-headers.ts). Without them: not analyzed, not detected,
+ * not verified (SDKs take `none` for these as an error), and `none` for the
+ * name and the category.
+ */
+export const bot = {
+  analyzed: (s: Session, out: number) => writeFlag(s, out, s.info.bot?.analyzed ?? false),
+  detected: (s: Session, out: number) => writeFlag(s, out, s.info.bot?.detected ?? false),
+  verified: (s: Session, out: number) => writeFlag(s, out, s.info.bot?.verified ?? false),
+  name: (s: Session, out: number, max: number, nOut: number) => {
+    const name = s.info.bot?.name;
+    return name == null ? Status.NONE : writeValue(s.mem, out, max, nOut, utf8(name));
+  },
+  category: (s: Session, out: number, max: number, nOut: number) => {
+    const category = s.info.bot?.category;
+    return category == null ? Status.NONE : writeValue(s.mem, out, max, nOut, utf8(category));
+  },
+  categoryKind: (s: Session, out: number) => {
+    const kind = s.info.bot?.categoryKind;
+    if (kind == null) return Status.NONE;
+    s.mem.u32(out, kind);
+    return Status.OK;
+  },
+};
+
+function writeFlag(s: Session, out: number, value: boolean): number {
+  s.mem.u32(out, value ? 1 : 0);
   return Status.OK;
 }
 

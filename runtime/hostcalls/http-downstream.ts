@@ -1,6 +1,7 @@
 // `fastly_http_downstream`: facts about the client request, by handle, and
 // reusable sandboxes (`next_request*`: runtime/session/next-request.ts).
-// Bot and proxy detection and HTTP/2 fingerprints are production-only: `none`.
+// Proxy detection and HTTP/2 fingerprints are production-only: `none`; bot
+// detection answers from X-Fastly-Bot-* fields in local testing.
 import { HostError, Status } from "../abi/status.ts";
 import { flushOutput } from "./wasi.ts";
 import { MAX_NEXT_REQUEST_WAIT_MS, MAX_REQUESTS_PER_SANDBOX, type RequestPromise } from "../session/next-request.ts";
@@ -13,6 +14,8 @@ import {
   originalHeaderNames,
   requestId,
   serverIp,
+  bot,
+  fastlyKeyIsValid,
   tls,
   writeFalse,
 } from "./downstream-calls.ts";
@@ -85,7 +88,7 @@ export const fastlyHttpDownstream: HostModule = {
   downstream_original_header_count: (s, req, out) => (checkDownstream(s, req), originalHeaderCount(s, out)),
   downstream_compliance_region: (s, req, out, max, nOut) => (checkDownstream(s, req), complianceRegion(s, out, max, nOut)),
   downstream_client_ddos_detected: (s, req, out) => (checkDownstream(s, req), writeFalse(s, out)),
-  fastly_key_is_valid: (s, req, out) => (checkDownstream(s, req), writeFalse(s, out)),
+  fastly_key_is_valid: (s, req, out) => (checkDownstream(s, req), fastlyKeyIsValid(s, req, out)),
   downstream_client_h2_fingerprint: none,
   downstream_client_oh_fingerprint: none,
   downstream_tls_cipher_openssl_name: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.cipher(s, out, max, nOut)),
@@ -96,12 +99,12 @@ export const fastlyHttpDownstream: HostModule = {
   downstream_tls_client_servername: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.serverName(s, out, max, nOut)),
   downstream_tls_ja3_md5: (s, req, out, nOut) => (checkDownstream(s, req), tls.ja3Md5(s, out, nOut)),
   downstream_tls_ja4: (s, req, out, max, nOut) => (checkDownstream(s, req), tls.ja4(s, out, max, nOut)),
-  downstream_bot_analyzed: (s, req, out) => (checkDownstream(s, req), writeFalse(s, out)),
-  downstream_bot_detected: none,
-  downstream_bot_name: none,
-  downstream_bot_category: none,
-  downstream_bot_category_kind: none,
-  downstream_bot_verified: none,
+  downstream_bot_analyzed: (s, req, out) => (checkDownstream(s, req), bot.analyzed(s, out)),
+  downstream_bot_detected: (s, req, out) => (checkDownstream(s, req), bot.detected(s, out)),
+  downstream_bot_name: (s, req, out, max, nOut) => (checkDownstream(s, req), bot.name(s, out, max, nOut)),
+  downstream_bot_category: (s, req, out, max, nOut) => (checkDownstream(s, req), bot.category(s, out, max, nOut)),
+  downstream_bot_category_kind: (s, req, out) => (checkDownstream(s, req), bot.categoryKind(s, out)),
+  downstream_bot_verified: (s, req, out) => (checkDownstream(s, req), bot.verified(s, out)),
   downstream_resvpnproxy_is_anonymous: none,
   downstream_resvpnproxy_is_anonymous_vpn: none,
   downstream_resvpnproxy_is_hosting_provider: none,

@@ -11,6 +11,7 @@ import {
   originalHeaderNames,
   requestId,
   serverIp,
+  fastlyKeyIsValid,
   measuredAtTheEdge,
   tls,
   writeFalse,
@@ -143,5 +144,5 @@ export const fastlyHttpReq: HostModule = {
   downstream_tls_client_cert_verify_result: tls.clientCertVerifyResult,
   downstream_tls_ja3_md5: tls.ja3Md5,
   downstream_tls_ja4: tls.ja4,
-  fastly_key_is_valid: (s, out) => writeFalse(s, out),
+  fastly_key_is_valid: (s, out) => fastlyKeyIsValid(s, s.downstreamRequest, out),
 };

@@ -11,6 +11,7 @@ import { localAuthority } from "./local-authority.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import type { TLSSocket } from "node:tls";
 import { tlsFactsOf } from "../net/tls-front.ts";
+import { botFacts } from "./bot-headers.ts";
 
 /** RFC 9110 §9.2.1: methods a client expects to have no effect. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -49,7 +50,11 @@ export class Exchange {
   /** Why the run ended abnormally, for the request log line. */
   note: string | undefined;
 
-  /** `clientIpHeader`: take the client address from X-Outpost-Client-IP (runtime/server/client-ip.ts). */
+  /**
+   * `clientIpHeader`: honour the local-testing fields: the client address from
+   * X-Outpost-Client-IP (runtime/server/client-ip.ts), bot detection from
+   * X-Fastly-Bot-* (runtime/server/bot-headers.ts).
+   */
   constructor(rid: number, req: IncomingMessage, res: ServerResponse, moduleId: string, body: RemoteBodyInfo | null, clientIpHeader = false) {
     this.rid = rid;
     this.req = req;
@@ -77,6 +82,7 @@ export class Exchange {
       originalHeaderNames,
       tls,
       tlsFacts: tls ? tlsFactsOf(req.socket as TLSSocket) : undefined,
+      bot: clientIpHeader ? botFacts(req.headers) : undefined,
     };
   }
 

@@ -32,6 +32,7 @@ import { parseKvStores } from "../config/kv-stores.ts";
 import { KvDatabase } from "../stores/kv-database.ts";
 import { parseAcls } from "../config/acls.ts";
 import { parseShieldingSites } from "../config/shielding-sites.ts";
+import { parseFakeFastlyKeys } from "../config/fake-fastly-keys.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { EdgeRateLimits } from "../stores/rate-limit.ts";
 import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts";
@@ -134,6 +135,7 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     deviceDetection: parseDeviceDetection(options.manifest, (message) => logger.warn(message)),
     acls: parseAcls(options.manifest, (message) => logger.warn(message)),
     shieldingSites: parseShieldingSites(options.manifest),
+    fakeValidFastlyKeys: parseFakeFastlyKeys(options.manifest),
   };
   const kvStores = parseKvStores(options.manifest.localServer, options.manifest.path ?? "fastly.toml", options.manifest.dir);
   const bytes = typeof options.wasm === "string" ? readModuleFile(options.wasm) : options.wasm;

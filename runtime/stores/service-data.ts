@@ -21,6 +21,8 @@ export interface ServiceData {
   acls?: AclsData;
   /** `[local_server.shielding_sites]`: shield name -> site (absent: no shields). */
   shieldingSites?: ShieldingSites;
+  /** `[local_server] fake_valid_fastly_keys`: keys `fastly_key_is_valid` accepts (absent: none). */
+  fakeValidFastlyKeys?: string[];
 }
 
 export const EMPTY_SERVICE_DATA: ServiceData = {
