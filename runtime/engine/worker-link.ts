@@ -93,7 +93,8 @@ export class WorkerLink implements HostLink {
     };
     const timer = setTimeout(() => end(null), timeoutMs);
     this.parked.set(sandbox, end);
-    this.post({ t: "park", sandbox, moduleId: s.moduleId });
+    // At once, like client output: the client that just got its answer may send its next request right away.
+    this.post({ t: "park", sandbox, moduleId: s.moduleId }, undefined, true);
     return { promise, abandon: () => end(null) };
   }
 
