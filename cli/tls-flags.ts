@@ -1,5 +1,6 @@
-// `--tls-cert`, `--tls-key` and `--tls-client-ca` of `outpost serve`: the
-// files read and checked before the server starts, each fault named.
+// `--tls-cert`, `--tls-key` and `--tls-client-ca` of `outpost serve` (and the
+// PEM files of other flags, `--origin-ca`): read and checked before the
+// server starts, each fault named.
 import { readFileSync } from "node:fs";
 import { createPrivateKey } from "node:crypto";
 import { createSecureContext } from "node:tls";
@@ -12,7 +13,8 @@ export interface TlsFlags {
   tlsClientCa?: string;
 }
 
-function readPem(path: string, flag: string): string {
+/** A PEM file a flag names, read whole; a missing or non-PEM file is the user's to fix. */
+export function readPem(path: string, flag: string): string {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -9,7 +9,7 @@ import { DEFAULT_CACHE_BYTES, startServer } from "../../runtime/server/start-ser
 import { AdminListenError } from "../../runtime/admin/admin-server.ts";
 import { DEFAULT_ADMIN_ADDR } from "../admin-url.ts";
 import { UserError } from "../user-error.ts";
-import { type TlsFlags, tlsIdentity } from "../tls-flags.ts";
+import { readPem, type TlsFlags, tlsIdentity } from "../tls-flags.ts";
 import { DEFAULT_STATE_DIR } from "../../runtime/stores/kv-database.ts";
 import { buildBeforeServing, watchProject } from "../project/watch.ts";
 
@@ -18,6 +18,7 @@ interface ServeFlags extends TlsFlags {
   addr: string;
   config?: string;
   workers?: string;
+  originCa?: string;
   localPushpinProxyPort?: string;
   memoryMib?: string;
   cpuMs?: string;
@@ -56,6 +57,7 @@ export function serveCommand(): Command {
     .option("--override-host <host>", "with --origin: the Host header the origin receives (default: the origin URL's host)")
     .option("--watch", "build first, then rebuild on source changes and serve each new build without restarting")
     .option("--quiet", "do not log each request")
+    .option("--origin-ca <file>", "with --origin: trust this CA (PEM) for an https origin, besides the system's")
     .option("--tls-cert <file>", "serve HTTPS with this certificate chain (PEM); needs --tls-key")
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--tls-client-ca <file>", "ask HTTPS clients for a certificate and check it against these CAs (PEM); guests see the verdict")
@@ -70,6 +72,7 @@ export function serveCommand(): Command {
     .action(async (dir: string, flags: ServeFlags, command: Command) => {
       if (flags.origin !== undefined) return serveOrigin(flags, command);
       if (flags.overrideHost !== undefined) throw new UserError("--override-host applies only with --origin (a Compute app's backends take override_host in fastly.toml)");
+      if (flags.originCa !== undefined) throw new UserError("--origin-ca applies only with --origin (a Compute app's backends take ca_certificate in fastly.toml)");
       // Every flag is checked before anything is read or logged.
       const { host, port } = parseAddr(flags.addr);
       if (flags.adminToken === "") throw new UserError("--admin-token must not be empty");
@@ -155,6 +158,7 @@ async function serveOrigin(flags: ServeFlags, command: Command): Promise<void> {
   if (flags.overrideHost === "") throw new UserError("--override-host must not be empty");
   const { host, port } = parseAddr(flags.addr);
   const tls = tlsIdentity(flags);
+  const originCa = flags.originCa === undefined ? undefined : readPem(flags.originCa, "--origin-ca");
   const logger = consoleLogger({ quiet: flags.quiet });
   const admin = flags.adminAddr === "off" ? undefined : { ...parseAddr(flags.adminAddr, "--admin-addr"), optional: command.getOptionValueSource("adminAddr") === "default" };
   const cacheDir = flags.cacheDir ? cacheDirectory(flags.cacheDir) : undefined;
@@ -162,6 +166,7 @@ async function serveOrigin(flags: ServeFlags, command: Command): Promise<void> {
   const server = await startServer({
     origin: flags.origin!,
     overrideHost: flags.overrideHost,
+    originCa,
     quiet: flags.quiet,
     host,
     port,

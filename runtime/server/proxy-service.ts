@@ -51,8 +51,9 @@ export function parseOriginUrl(text: string): URL {
  * Host header it receives is `overrideHost` when given, else the origin
  * URL's own host (with its port when not the scheme's default), so that
  * name-based virtual hosts answer; the client's Host goes in X-Forwarded-Host.
+ * `caCertificates` (PEM) are trusted besides the system's roots for an https origin.
  */
-export function originBackend(url: URL, overrideHost?: string): Backend {
+export function originBackend(url: URL, overrideHost?: string, caCertificates?: string[]): Backend {
   return new Backend({
     name: "origin",
     url,
@@ -60,7 +61,7 @@ export function originBackend(url: URL, overrideHost?: string): Backend {
     certHost: null,
     useSni: true,
     grpc: false,
-    caCertificates: null,
+    caCertificates: caCertificates ?? null,
     clientCertificate: null,
     connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
     firstByteTimeoutMs: DEFAULT_FIRST_BYTE_TIMEOUT_MS,

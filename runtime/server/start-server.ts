@@ -82,6 +82,8 @@ export interface OriginServerOptions {
   origin: string;
   /** The Host header the origin receives (default: the origin URL's host). */
   overrideHost?: string;
+  /** CA certificates (PEM) trusted besides the system's for an https origin (`--origin-ca`). */
+  originCa?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -244,7 +246,7 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
   if (options.overrideHost === "") throw new ConfigError("--override-host must not be empty");
   const now = options.clock ?? Date.now;
   const { cache, persistence } = await openHttpCache(options.cacheBytes, options.cacheDir, now, logger);
-  const backend = originBackend(originUrl, options.overrideHost);
+  const backend = originBackend(originUrl, options.overrideHost, options.originCa ? [options.originCa] : undefined);
   const requests = new RequestCounters();
   const proxy = new ProxyService({ cache, backend, logger, requests, quiet: options.quiet });
   const purge = purgeMethodHandler(cache, options.adminToken);

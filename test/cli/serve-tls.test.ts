@@ -1,11 +1,13 @@
 // `outpost serve --tls-cert --tls-key [--tls-client-ca]` as a user runs it:
 // HTTPS for an app and for the no-code service, and a clear message for each
-// mistake in the flags or the files.
+// mistake in the flags or the files; and `--origin-ca` for an https origin
+// with a private CA.
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outpost, outpostServe } from "../helpers/cli.ts";
 import { createTestCa, type TestCa } from "../helpers/certs.ts";
 import { startOrigin, type Origin } from "../helpers/origin.ts";
+import { startTlsOrigin } from "../helpers/socket-origins.ts";
 
 function httpsText(url: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -53,6 +55,25 @@ describe("outpost serve over HTTPS", () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it("trusts an https origin's private CA with --origin-ca", async () => {
+    const tlsOrigin = await startTlsOrigin(ca.issue("origin", { ips: ["127.0.0.1"] }), (_req, res) => {
+      res.end("from the private origin\n");
+    });
+    const refused = await outpostServe(["--origin", tlsOrigin.url, "--admin-addr", "off"]);
+    const trusted = await outpostServe(["--origin", tlsOrigin.url, "--origin-ca", ca.certFile, "--admin-addr", "off"]);
+    try {
+      const failed = await fetch(refused.url + "/x");
+      expect([failed.status, await failed.text()]).toEqual([502, "502 Bad Gateway: the origin's TLS certificate was not accepted\n"]);
+      expect(await (await fetch(trusted.url + "/x")).text()).toBe("from the private origin\n");
+    } finally {
+      await refused.stop();
+      await trusted.stop();
+      await tlsOrigin.close();
+    }
+    const misplaced = await outpost(["serve", "examples/hello", "--origin-ca", ca.certFile]);
+    expect(misplaced.stderr).toMatch(/--origin-ca applies only with --origin/);
   });
 
   it.each([
