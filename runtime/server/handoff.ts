@@ -7,7 +7,7 @@
 // as soon as it has asked.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Duplex } from "node:stream";
+import { type Duplex, pipeline } from "node:stream";
 import { checkServerIdentity, rootCertificates } from "node:tls";
 import { HostError, Status } from "../abi/status.ts";
 import type { Backend, Backends } from "../backends/backend.ts";
@@ -197,6 +197,12 @@ function forward(exchange: Exchange, target: HandoffTarget, guestRequest: Reques
     socket.once("secureConnect", () => outgoing.setTimeout(target.firstByteTimeoutMs));
   });
   outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
+  // A client that leaves before the target answers takes the target's request with it.
+  const clientLeft = () => outgoing.destroy();
+  exchange.res.once("close", clientLeft);
+  const answered = () => exchange.res.off("close", clientLeft);
+  outgoing.once("response", answered);
+  outgoing.once("upgrade", answered);
   outgoing.on("error", (error) => failed(error.message));
   outgoing.on("upgrade", (response: IncomingMessage, upstream: Duplex, upstreamHead: Buffer) => {
     outgoing.setTimeout(0);
@@ -218,8 +224,8 @@ function forward(exchange: Exchange, target: HandoffTarget, guestRequest: Reques
       response.destroy();
       return failed(`its response could not be passed on: ${(error as Error).message}`);
     }
-    response.pipe(res);
-    response.on("error", () => res.destroy());
+    // Either end closing early closes the other.
+    pipeline(response, res, () => {});
   });
   // The client's body, when the guest left it unread (a WebSocket handshake has none).
   const req = exchange.req;

@@ -147,6 +147,25 @@ describe("handing the client's connection off", () => {
     expect(await response.text()).toBe("websocket only\n");
   });
 
+  it("drops the target's request when the client leaves before it answers", async () => {
+    let closed = false;
+    const silent = createServer((req) => req.on("close", () => (closed = true)));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const extra = await serve(watFixture("handoff"), { backends: { ws: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` } });
+    try {
+      const abort = new AbortController();
+      const pending = extra.get("/hang", { headers: { "x-call": "w" }, signal: abort.signal }).catch(() => null);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      abort.abort();
+      await pending;
+      await expect.poll(() => closed).toBe(true);
+    } finally {
+      await extra.close();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it("tells the guest about a backend it does not have (inval), and the guest answers", async () => {
     const response = await server.get("/", { headers: { "x-call": "n" } });
     expect(await response.text()).toBe("status 2");
