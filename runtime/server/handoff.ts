@@ -69,14 +69,13 @@ export interface HandoffOptions {
 /** The `handoff` host service, and `close` to cut the connections it still carries. */
 export function handoffService(options: HandoffOptions): { service: HostService; close(): void } {
   const tunnels = new Set<Duplex>();
-  const start = (exchange: Exchange, target: HandoffTarget | string, request: RequestHead | null) => {
+  /** The handoff is the request's response: there can be no other. */
+  const claimResponse = (exchange: Exchange) => {
     if (exchange.responded) throw new HostError(Status.ERROR, "a response was already sent to the client");
     exchange.responded = true;
-    if (typeof target === "string") {
-      options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: ${target}`);
-      exchange.note = target;
-      return answer(exchange, 502, target);
-    }
+  };
+  const start = (exchange: Exchange, target: HandoffTarget, request: RequestHead | null) => {
+    claimResponse(exchange);
     exchange.note = `handed off to ${target.label}`;
     forward(exchange, target, request, tunnels, options.logger);
   };
@@ -91,10 +90,13 @@ export function handoffService(options: HandoffOptions): { service: HostService;
       /** `redirect_to_grip_proxy*`: to the local Pushpin, routed by the backend's name. */
       pushpin: ({ exchange }, name: string, request: RequestHead | null) => {
         const port = options.pushpinPort;
-        if (port === undefined) {
-          return start(exchange, `a Fanout handoff (to "${name}") needs a local Pushpin: outpost serve --local-pushpin-proxy-port PORT`, request);
-        }
-        start(exchange, pushpinTarget(name, port), request);
+        if (port !== undefined) return start(exchange, pushpinTarget(name, port), request);
+        // As in the reference emulator, the call succeeds and the client learns why nothing came.
+        claimResponse(exchange);
+        const reason = `a Fanout handoff (to "${name}") needs a local Pushpin: outpost serve --local-pushpin-proxy-port PORT`;
+        options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: ${reason}`);
+        exchange.note = reason;
+        answer(exchange, 502, reason);
       },
     },
     close() {
