@@ -20,8 +20,19 @@ export interface AssembledBody {
 const EMPTY = new Uint8Array(0);
 
 export function assembleBody(spec: BodySpec, bodies: BodyRegistry, sink: StreamSink | null): AssembledBody {
-  // Take main-thread bodies now, so that nothing releases them while they wait their turn.
-  const parts: (Uint8Array | BodySource)[] = spec.parts.map((part) => (typeof part === "number" ? bodies.take(part) : part));
+  // Take main-thread bodies now, so that nothing releases them while they wait their turn;
+  // one whole in memory (a cache hit passed on unread) joins the local chunks.
+  const parts: (Uint8Array | BodySource)[] = [];
+  for (const part of spec.parts) {
+    if (typeof part !== "number") {
+      parts.push(part);
+      continue;
+    }
+    const source = bodies.take(part);
+    const whole = source.takeWhole();
+    if (whole) parts.push(...whole);
+    else parts.push(source);
+  }
   let length: number | null = sink ? null : 0;
   for (const part of parts) {
     if (length === null) break;

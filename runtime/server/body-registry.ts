@@ -16,20 +16,48 @@ export interface BodySourceOptions {
   release?: () => void;
 }
 
-/** A readable body with a cursor: reads take what arrives, the rest can be taken over as a stream. */
+/**
+ * A readable body with a cursor: reads take what arrives, the rest can be
+ * taken over as a stream. A body already whole in memory (a cache hit) keeps
+ * its chunks, so that a guest passing it on unread costs no stream at all.
+ */
 export class BodySource {
-  private readonly iterator: AsyncIterator<Uint8Array>;
-  private readonly stream: Readable;
+  private iteration: AsyncIterator<Uint8Array> | null = null;
+  private readonly stream: Readable | null;
+  private whole: readonly Uint8Array[] | null;
   private leftover: Uint8Array | null = null;
   private ended = false;
   readonly options: BodySourceOptions;
   /** Bytes handed out so far. */
   consumed = 0;
 
-  constructor(stream: Readable, options: BodySourceOptions) {
+  constructor(stream: Readable | null, options: BodySourceOptions, whole: readonly Uint8Array[] | null = null) {
     this.stream = stream;
     this.options = options;
-    this.iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    this.whole = whole;
+    // A stream is iterated from the start, so that it flows as the guest reads.
+    if (stream) this.iteration = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  }
+
+  private get iterator(): AsyncIterator<Uint8Array> {
+    if (!this.iteration) {
+      const chunks = this.whole ?? [];
+      this.whole = null;
+      this.iteration = (async function* () {
+        yield* chunks;
+      })();
+    }
+    return this.iteration;
+  }
+
+  /** The whole body when it is in memory and nothing of it was read: taking it ends the source. */
+  takeWhole(): readonly Uint8Array[] | null {
+    const whole = this.whole;
+    if (!whole) return null;
+    this.whole = null;
+    this.ended = true;
+    this.consumed = whole.reduce((total, chunk) => total + chunk.byteLength, 0);
+    return whole;
   }
 
   /** Bytes still to come when the length was declared, else -1. */
@@ -85,8 +113,9 @@ export class BodySource {
 
   /** Lets go of an unread body. */
   release(): void {
+    this.whole = null;
     if (this.options.release) this.options.release();
-    else if (!this.stream.destroyed) {
+    else if (this.stream && !this.stream.destroyed) {
       // An unfinished origin body reports its abort as an error: expected here, so it must not go unhandled.
       this.stream.on("error", () => {});
       this.stream.destroy();
@@ -108,9 +137,10 @@ export class BodyRegistry {
   private readonly byOwner = new Map<number, Set<number>>();
   private nextId = 1;
 
-  register(stream: Readable, options: BodySourceOptions): RemoteBodyInfo {
+  /** `stream`, or the body's chunks when it is whole in memory. */
+  register(stream: Readable | readonly Uint8Array[], options: BodySourceOptions): RemoteBodyInfo {
     const id = this.nextId++;
-    const source = new BodySource(stream, options);
+    const source = Array.isArray(stream) ? new BodySource(null, options, stream) : new BodySource(stream as Readable, options);
     this.bodies.set(id, source);
     let owned = this.byOwner.get(options.owner);
     if (!owned) this.byOwner.set(options.owner, (owned = new Set()));

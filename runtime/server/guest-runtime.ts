@@ -3,6 +3,7 @@
 // body reads, the response to write, streams — while enforcing wall-time
 // limits and recovering when a worker has to be stopped.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import { HttpVersion } from "../abi/constants.ts";
 import { HostError, SendError, Status } from "../abi/status.ts";
 import type { Backends } from "../backends/backend.ts";
@@ -339,21 +340,28 @@ export class GuestRuntime {
     };
     let response: OriginResponse;
     try {
-      response = message.options.bypassCache
-        ? await origin(message.head, { withBody: true })
-        : await this.cache.send({ head: message.head, override: cacheOverride(message.options.cacheOverride) }, origin);
+      if (message.options.bypassCache) response = await origin(message.head, { withBody: true });
+      else {
+        const request = { head: message.head, override: cacheOverride(message.options.cacheOverride) };
+        // A hit whole in memory is answered at once, its chunks kept as they are (no stream).
+        response = this.cache.sendStored(request, origin) ?? (await this.cache.send(request, origin));
+      }
     } finally {
       if (!bodyUsed) body.release();
     }
-    if (message.options.autoDecompressGzip) response = gunzipped(response);
+    if (message.options.autoDecompressGzip) {
+      if (response.chunks) response = { ...response, body: Readable.from(response.chunks), chunks: undefined };
+      response = gunzipped(response);
+    }
     const head: ResponseHead = { status: response.status, version: HttpVersion.HTTP_11, headers: response.headers };
     if (exchange.finished) {
       response.body?.on("error", () => {}).destroy();
       throw new HostError(Status.ERROR, "the request has ended");
     }
     let info = null;
-    if (!response.body || response.length === 0 || message.head.method === "HEAD") response.body?.resume();
-    else info = this.bodies.register(response.body, { length: response.length, owner: exchange.rid, trailers: response.trailers });
+    const content = response.chunks ?? response.body;
+    if (!content || response.length === 0 || message.head.method === "HEAD") response.body?.resume();
+    else info = this.bodies.register(content, { length: response.length, owner: exchange.rid, trailers: response.trailers });
     return { head, body: info, remoteAddress: null, remotePort: 0 };
   }
 

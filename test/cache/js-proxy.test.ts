@@ -3,6 +3,7 @@
 // response as is (test/fixtures/js/cache-proxy.js). js-compute reaches
 // origins with send_async + pending_req_wait_v2, which go through the cache
 // like `send` does; its CacheOverride becomes cache_override_v2_set.
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { jsCompute, toolchain } from "../helpers/toolchains.ts";
 import { eventually, fixed, type Harness, startHarness } from "./conformance/harness.ts";
@@ -31,6 +32,23 @@ describe.skipIf(!present)("readthrough cache under a js-compute proxy", () => {
     h.clock.advance(60);
     expect((await h.get("/js-hit")).header("x-cache")).toBe("MISS");
     expect(h.originHits("/js-hit")).toBe(2);
+  });
+
+  it("decodes a cached gzip response on a hit as on the miss, when the guest asks", async () => {
+    const text = "squeezed ".repeat(300);
+    const squeezed = gzipSync(text);
+    h.route("/js-gzip", (_req, res) => {
+      res.writeHead(200, { "cache-control": "max-age=60", "content-encoding": "gzip" });
+      res.end(squeezed);
+    });
+    const miss = await h.get("/js-gzip", { "x-decompress": "1" });
+    const hit = await h.get("/js-gzip", { "x-decompress": "1" });
+    expect([miss.header("x-cache"), miss.text, miss.header("content-encoding")]).toEqual(["MISS", text, undefined]);
+    expect([hit.header("x-cache"), hit.text, hit.header("content-encoding")]).toEqual(["HIT", text, undefined]);
+    // The cache keeps what the origin sent: without the option, the gzip bytes.
+    const raw = await h.get("/js-gzip");
+    expect([raw.header("x-cache"), raw.header("content-encoding")]).toEqual(["HIT", "gzip"]);
+    expect(h.originHits("/js-gzip")).toBe(1);
   });
 
   it("keeps Vary variants apart", async () => {
