@@ -1,22 +1,16 @@
 // Handing a client's connection to a backend or to a local Pushpin, as the
 // guest asked (`redirect_to_websocket_proxy*`, `redirect_to_grip_proxy*`;
-// runtime/hostcalls/handoff.ts). The client's request goes on to the target;
-// a `101 Switching Protocols` from it joins the two connections byte for byte
-// until either end closes (a WebSocket passthrough); any other response is
-// passed to the client as it comes. This outlives the guest, which may end
-// as soon as it has asked.
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { type Duplex, pipeline } from "node:stream";
-import { checkServerIdentity, rootCertificates } from "node:tls";
+// runtime/hostcalls/handoff.ts): the request the target gets, passed on by
+// pass-through.ts (a 101 joins the connections: a WebSocket passthrough).
+// This outlives the guest, which may end as soon as it has asked.
 import { HostError, Status } from "../abi/status.ts";
-import type { Backend, Backends } from "../backends/backend.ts";
+import type { Backends } from "../backends/backend.ts";
 import type { DynamicBackends } from "../backends/dynamic.ts";
 import type { RequestHead } from "../engine/protocol.ts";
 import type { Exchange } from "./exchange.ts";
 import type { HostService } from "./host-services.ts";
 import type { Logger } from "./logger.ts";
-import { upgradeOf } from "./upgrade-requests.ts";
+import { answerText, backendTarget, passThrough, type PassTarget, Tunnels } from "./pass-through.ts";
 
 /**
  * Fields that stay the client's when the guest hands off a request of its
@@ -40,24 +34,6 @@ const CLIENT_FIELDS = new Set([
   "fastly-ff",
 ]);
 
-/** Where a handoff goes, and how. */
-interface HandoffTarget {
-  /** For messages: `backend "ws"`, `Pushpin (route "ws")`. */
-  label: string;
-  host: string;
-  port: number;
-  /** TLS options for an https backend, or null. */
-  tls: Record<string, unknown> | null;
-  /** The Host field the target gets. */
-  hostHeader: string;
-  /** Prepended to the request's path (a backend URL's path). */
-  pathPrefix: string;
-  /** Fields set (replacing the request's) for the target. */
-  extraHeaders: [string, string][];
-  connectTimeoutMs: number;
-  firstByteTimeoutMs: number;
-}
-
 export interface HandoffOptions {
   backends: Backends;
   dynamicBackends: DynamicBackends;
@@ -68,16 +44,33 @@ export interface HandoffOptions {
 
 /** The `handoff` host service, and `close` to cut the connections it still carries. */
 export function handoffService(options: HandoffOptions): { service: HostService; close(): void } {
-  const tunnels = new Set<Duplex>();
+  const tunnels = new Tunnels();
   /** The handoff is the request's response: there can be no other. */
   const claimResponse = (exchange: Exchange) => {
     if (exchange.responded) throw new HostError(Status.ERROR, "a response was already sent to the client");
     exchange.responded = true;
   };
-  const start = (exchange: Exchange, target: HandoffTarget, request: RequestHead | null) => {
+  const start = (exchange: Exchange, target: PassTarget, request: RequestHead | null) => {
     claimResponse(exchange);
     exchange.note = `handed off to ${target.label}`;
-    forward(exchange, target, request, tunnels, options.logger);
+    const { method, path, headers } = handoffRequest(exchange, target, request);
+    const req = exchange.req;
+    passThrough({
+      req,
+      res: exchange.res,
+      target,
+      method,
+      path,
+      headers,
+      // The client's body, when the guest left it unread (a WebSocket handshake has none).
+      body: exchange.body && !exchange.bodyTouched && !req.readableEnded ? req : null,
+      tunnels,
+      failed(message) {
+        options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: handoff to ${target.label} failed: ${message}`);
+        exchange.note = `handoff to ${target.label} failed: ${message}`;
+        answerText(exchange.res, 502, `the handoff to ${target.label} failed: ${message}`);
+      },
+    });
   };
   return {
     service: {
@@ -96,44 +89,15 @@ export function handoffService(options: HandoffOptions): { service: HostService;
         const reason = `a Fanout handoff (to "${name}") needs a local Pushpin: outpost serve --local-pushpin-proxy-port PORT`;
         options.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: ${reason}`);
         exchange.note = reason;
-        answer(exchange, 502, reason);
+        answerText(exchange.res, 502, reason);
       },
     },
-    close() {
-      for (const socket of tunnels) socket.destroy();
-      tunnels.clear();
-    },
-  };
-}
-
-function backendTarget(backend: Backend): HandoffTarget {
-  const { config } = backend;
-  const defaultPort = backend.port === (backend.ssl ? 443 : 80);
-  const authority = backend.host.includes(":") ? `[${backend.host}]` : backend.host;
-  const certHost = config.certHost ?? backend.host;
-  return {
-    label: `backend "${config.name}"`,
-    host: backend.host,
-    port: backend.port,
-    tls: backend.ssl
-      ? {
-          servername: backend.sni ?? undefined,
-          ca: config.caCertificates ? [...rootCertificates, ...config.caCertificates] : undefined,
-          cert: config.clientCertificate?.cert,
-          key: config.clientCertificate?.key,
-          checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(certHost, cert),
-        }
-      : null,
-    hostHeader: config.overrideHost ?? (defaultPort ? authority : `${authority}:${backend.port}`),
-    pathPrefix: backend.pathPrefix,
-    extraHeaders: [],
-    connectTimeoutMs: config.connectTimeoutMs,
-    firstByteTimeoutMs: config.firstByteTimeoutMs,
+    close: () => tunnels.closeAll(),
   };
 }
 
 /** Pushpin on this machine: its routes pick the origin by the `pushpin-route` field (`id=<backend>`). */
-function pushpinTarget(name: string, port: number): HandoffTarget {
+function pushpinTarget(name: string, port: number): PassTarget {
   return {
     label: `Pushpin (route "${name}")`,
     host: "127.0.0.1",
@@ -148,7 +112,7 @@ function pushpinTarget(name: string, port: number): HandoffTarget {
 }
 
 /** The request the target gets: the client's, or the guest's with the client's handshake fields. */
-function handoffRequest(exchange: Exchange, target: HandoffTarget, request: RequestHead | null): { method: string; path: string; headers: string[] } {
+function handoffRequest(exchange: Exchange, target: PassTarget, request: RequestHead | null): { method: string; path: string; headers: string[] } {
   const client = exchange.head.headers;
   const headers: string[] = [];
   const keep = (name: string, value: string) => {
@@ -168,113 +132,6 @@ function handoffRequest(exchange: Exchange, target: HandoffTarget, request: Requ
   } else {
     for (let i = 0; i < client.length; i += 2) keep(client[i], client[i + 1]);
   }
-  headers.unshift("Host", target.hostHeader);
   for (const [name, value] of target.extraHeaders) headers.push(name, value);
-  const prefix = target.pathPrefix.replace(/\/+$/, "");
-  return { method, path: prefix + (path.startsWith("/") ? path : `/${path}`), headers };
-}
-
-function forward(exchange: Exchange, target: HandoffTarget, guestRequest: RequestHead | null, tunnels: Set<Duplex>, logger: Logger): void {
-  const { method, path, headers } = handoffRequest(exchange, target, guestRequest);
-  const send = target.tls ? httpsRequest : httpRequest;
-  const outgoing: ClientRequest = send({
-    host: target.host,
-    port: target.port,
-    method,
-    path,
-    headers,
-    setHost: false,
-    agent: false,
-    timeout: target.connectTimeoutMs,
-    ...target.tls,
-  });
-  const failed = (message: string) => {
-    logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: handoff to ${target.label} failed: ${message}`);
-    exchange.note = `handoff to ${target.label} failed: ${message}`;
-    answer(exchange, 502, `the handoff to ${target.label} failed: ${message}`);
-  };
-  outgoing.on("socket", (socket) => {
-    // Connected: from now on the target has its first-byte timeout to answer.
-    socket.once("connect", () => outgoing.setTimeout(target.firstByteTimeoutMs));
-    socket.once("secureConnect", () => outgoing.setTimeout(target.firstByteTimeoutMs));
-  });
-  outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
-  // A client that leaves before the target answers takes the target's request with it.
-  const clientLeft = () => outgoing.destroy();
-  exchange.res.once("close", clientLeft);
-  const answered = () => exchange.res.off("close", clientLeft);
-  outgoing.once("response", answered);
-  outgoing.once("upgrade", answered);
-  outgoing.on("error", (error) => failed(error.message));
-  outgoing.on("upgrade", (response: IncomingMessage, upstream: Duplex, upstreamHead: Buffer) => {
-    outgoing.setTimeout(0);
-    const client = upgradeOf(exchange.req);
-    if (!client) {
-      upstream.destroy();
-      return failed(`it switched protocols (${response.statusCode}) for a client that did not ask to`);
-    }
-    exchange.res.statusCode = response.statusCode ?? 101;
-    join(client.socket, client.head, upstream, upstreamHead, response, tunnels);
-  });
-  outgoing.on("response", (response: IncomingMessage) => {
-    outgoing.setTimeout(0);
-    const res = exchange.res;
-    if (res.destroyed) return void response.destroy();
-    try {
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, passable(response.rawHeaders));
-    } catch (error) {
-      response.destroy();
-      return failed(`its response could not be passed on: ${(error as Error).message}`);
-    }
-    // Either end closing early closes the other.
-    pipeline(response, res, () => {});
-  });
-  // The client's body, when the guest left it unread (a WebSocket handshake has none).
-  const req = exchange.req;
-  if (exchange.body && !exchange.bodyTouched && !req.readableEnded) req.pipe(outgoing);
-  else outgoing.end();
-}
-
-/** Joins the client's connection with the target's after a 101, until either closes. */
-function join(client: Duplex, clientHead: Buffer, upstream: Duplex, upstreamHead: Buffer, response: IncomingMessage, tunnels: Set<Duplex>): void {
-  const lines = [`HTTP/1.1 ${response.statusCode} ${response.statusMessage || "Switching Protocols"}`];
-  const raw = response.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
-  client.write(`${lines.join("\r\n")}\r\n\r\n`);
-  if (upstreamHead.length > 0) client.write(upstreamHead);
-  if (clientHead.length > 0) upstream.write(clientHead);
-  tunnels.add(client);
-  tunnels.add(upstream);
-  const close = () => {
-    tunnels.delete(client);
-    tunnels.delete(upstream);
-    client.destroy();
-    upstream.destroy();
-  };
-  for (const socket of [client, upstream]) {
-    socket.on("error", close);
-    socket.on("close", close);
-  }
-  client.pipe(upstream);
-  upstream.pipe(client);
-}
-
-/** A response's fields less those node:http sets for the client connection. */
-function passable(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (name === "connection" || name === "keep-alive" || name === "transfer-encoding") continue;
-    out.push(raw[i], raw[i + 1]);
-  }
-  return out;
-}
-
-/** A short text answer from this host, when the client has had none yet. */
-function answer(exchange: Exchange, status: number, text: string): void {
-  const res = exchange.res;
-  if (res.headersSent || res.destroyed) return void res.destroy();
-  const body = `${text}\n`;
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
-  res.end(body);
+  return { method, path, headers };
 }

@@ -21,6 +21,7 @@ import type { Logger } from "./logger.ts";
 import { hasNoBody } from "./response-writer.ts";
 import { localAuthority } from "./local-authority.ts";
 import { answerClientConditions, mayBeClientCondition, takeClientConditions } from "./proxy-conditions.ts";
+import { backendTarget, passThrough, Tunnels } from "./pass-through.ts";
 import type { Headers } from "../session/headers.ts";
 
 const EXAMPLE = "(for example --origin http://127.0.0.1:8080)";
@@ -86,6 +87,8 @@ export interface ProxyServiceOptions {
 }
 
 export class ProxyService {
+  /** WebSocket connections joined with the origin's, cut when the server closes. */
+  readonly tunnels = new Tunnels();
   private readonly cache: Readthrough;
   private readonly backend: Backend;
   private readonly logger: Logger;
@@ -162,29 +165,7 @@ export class ProxyService {
 
   /** Sends a request to the origin: the client's fields less hop-by-hop ones, with X-Forwarded-*. */
   private toOrigin(req: IncomingMessage, head: RequestHead, withBody: boolean, host: string | undefined, tls: boolean): Promise<OriginResponse> {
-    const raw = head.headers;
-    // Fields the client's Connection header names are hop-by-hop too.
-    let nominated: Set<string> | null = null;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].toLowerCase() !== "connection") continue;
-      for (const token of raw[i + 1].split(",")) (nominated ??= new Set()).add(token.trim().toLowerCase());
-    }
-    const headers: string[] = [];
-    let forwardedFor: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i].toLowerCase();
-      if (HOP_BY_HOP.has(name) || nominated?.has(name)) continue;
-      if (FORWARDED.has(name)) {
-        if (name === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
-        continue;
-      }
-      headers.push(name, raw[i + 1]);
-    }
-    const client = req.socket.remoteAddress;
-    if (client) headers.push("x-forwarded-for", forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
-    else if (forwardedFor !== undefined) headers.push("x-forwarded-for", forwardedFor);
-    if (host !== undefined) headers.push("x-forwarded-host", host);
-    headers.push("x-forwarded-proto", tls ? "https" : "http");
+    const headers = forwardedFields(req, head.headers, host, tls, false);
     const hasBody = withBody && requestHasBody(req);
     const length = req.headers["content-length"];
     return sendUpstream(this.backend, {
@@ -194,6 +175,33 @@ export class ProxyService {
       manualFraming: false,
     });
   }
+
+  /**
+   * A WebSocket handshake (runtime/server/upgrade-requests.ts): passed to the
+   * origin with its Connection and Upgrade fields, and the two connections
+   * joined after the origin's 101, as the platform's WebSockets passthrough
+   * does. Not cached; logged when the connection closes.
+   */
+  readonly handleUpgrade = (req: IncomingMessage, res: ServerResponse): void => {
+    const exchange: ProxyExchange = { rid: this.nextRid++, started: performance.now(), method: req.method ?? "GET", path: req.url ?? "/", note: "websocket", conditions: null };
+    res.on("close", () => this.done(exchange, res));
+    const tls = "encrypted" in req.socket && Boolean(req.socket.encrypted);
+    passThrough({
+      req,
+      res,
+      target: { ...backendTarget(this.backend), label: "the origin" },
+      method: exchange.method,
+      path: exchange.path,
+      headers: withoutHost(forwardedFields(req, req.rawHeaders, req.headers.host, tls, true)),
+      body: null,
+      tunnels: this.tunnels,
+      failed: (message) => {
+        this.logger.error(`#${exchange.rid} ${exchange.method} ${exchange.path}: origin request failed: ${message}`);
+        exchange.note = message;
+        this.fail(exchange, res, 502, `the origin did not take the WebSocket: ${message}`);
+      },
+    });
+  };
 
   private write(exchange: ProxyExchange, res: ServerResponse, fromCache: OriginResponse, debug: boolean): void {
     const response = exchange.conditions ? answerClientConditions(exchange.method, exchange.conditions, fromCache) : fromCache;
@@ -329,6 +337,46 @@ function dropped(name: string, head: boolean, debug: boolean): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * The client's fields as the origin gets them: less the hop-by-hop ones (but
+ * Connection and Upgrade for a WebSocket handshake, `upgrade`), with
+ * X-Forwarded-For (the client's address appended), -Host and -Proto.
+ * Names are lower case.
+ */
+function forwardedFields(req: IncomingMessage, raw: readonly string[], host: string | undefined, tls: boolean, upgrade: boolean): string[] {
+  // Fields the client's Connection header names are hop-by-hop too.
+  let nominated: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].toLowerCase() !== "connection") continue;
+    for (const token of raw[i + 1].split(",")) (nominated ??= new Set()).add(token.trim().toLowerCase());
+  }
+  const headers: string[] = [];
+  let forwardedFor: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const handshake = upgrade && (name === "connection" || name === "upgrade");
+    if (!handshake && (HOP_BY_HOP.has(name) || nominated?.has(name))) continue;
+    if (FORWARDED.has(name)) {
+      if (name === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
+      continue;
+    }
+    headers.push(name, raw[i + 1]);
+  }
+  const client = req.socket.remoteAddress;
+  if (client) headers.push("x-forwarded-for", forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  else if (forwardedFor !== undefined) headers.push("x-forwarded-for", forwardedFor);
+  if (host !== undefined) headers.push("x-forwarded-host", host);
+  headers.push("x-forwarded-proto", tls ? "https" : "http");
+  return headers;
+}
+
+/** Fields (lower-case names) less Host: the origin gets its own. */
+function withoutHost(fields: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] !== "host") out.push(fields[i], fields[i + 1]);
+  return out;
 }
 
 /** RFC 9112 §6.3: a request has a body when it declares a length or a transfer coding. */

@@ -250,13 +250,19 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
   const requests = new RequestCounters();
   const proxy = new ProxyService({ cache, backend, logger, requests, quiet: options.quiet });
   const purge = purgeMethodHandler(cache, options.adminToken);
-  const { listener, scheme, stopListening } = createClientServer(options.tls, (req, res) => {
-    if (req.method === "PURGE") {
-      requests.track(res);
-      return purge(req, res);
-    }
-    proxy.handle(req, res);
-  });
+  const { server, listener, scheme, stopListening } = createClientServer(
+    options.tls,
+    (req, res) => {
+      if (req.method === "PURGE") {
+        requests.track(res);
+        return purge(req, res);
+      }
+      proxy.handle(req, res);
+    },
+    { shouldUpgradeCallback: isWebSocketHandshake },
+  );
+  // WebSockets pass through to the origin (runtime/server/proxy-service.ts handleUpgrade).
+  acceptUpgrades(server, proxy.handleUpgrade);
   let admin: AdminServer | null = null;
   try {
     await listen(listener, options.port ?? 7676, options.host ?? "127.0.0.1");
@@ -275,6 +281,7 @@ async function startOriginServer(options: OriginServerOptions): Promise<RunningO
     admin: admin && { url: admin.url, port: admin.port },
     async close() {
       await admin?.close();
+      proxy.tunnels.closeAll();
       await stopListening();
       await backend.close();
       await persistence?.flush();
