@@ -156,7 +156,8 @@ export interface ServerProcess {
 export function startServerProcess(args: string[], timeoutMs = 30_000): Promise<ServerProcess> {
   const child = fork(join(ROOT, "bench/server.ts"), args, {
     execPath: process.execPath,
-    execArgv: [],
+    // As `outpost serve` runs (runtime/engine/code-protection.ts).
+    execArgv: ["--no-memory-protection-keys"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const stop = trackChild(child);

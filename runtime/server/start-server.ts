@@ -39,6 +39,7 @@ import { originBackend, parseOriginUrl, ProxyService } from "./proxy-service.ts"
 import { handoffService } from "./handoff.ts";
 import { acceptUpgrades, isWebSocketHandshake } from "./upgrade-requests.ts";
 import { createTlsFront, type TlsIdentity } from "../net/tls-front.ts";
+import { codeProtectionActive, NO_CODE_PROTECTION_FLAG } from "../engine/code-protection.ts";
 
 /** The HTTP cache's default memory budget. */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -147,6 +148,9 @@ export async function startServer(options: ServerOptions | OriginServerOptions):
     name: typeof options.wasm === "string" ? options.wasm : "module",
   });
   for (const warning of options.manifest.warnings) logger.warn(warning);
+  if (codeProtectionActive()) {
+    logger.warn(`this CPU has memory protection keys: run Node with ${NO_CODE_PROTECTION_FLAG} (outpost serve does), or V8 may abort under guest load (runtime/engine/code-protection.ts)`);
+  }
   for (const warning of configStores.warnings) logger.warn(warning);
   const backends = new Backends(options.manifest.backends);
   const now = options.clock ?? Date.now;
