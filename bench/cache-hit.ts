@@ -20,6 +20,7 @@ import {
   fmt,
   machine,
   markdownTable,
+  measuredTurn,
   ratio,
   requireNode24,
   startServerProcess,
@@ -115,16 +116,7 @@ async function turn(url: string, bytes: number, options: CacheHitOptions, tally:
   const warmup = options.warmup / options.rounds;
   const duration = options.duration / options.rounds;
   if (warmup > 0) await autocannonLoad({ url, connections: options.connections, duration: warmup });
-  const before = tally.latencies.length;
-  const result = await autocannonLoad({ url, connections: options.connections, duration }, tally.latencies, (status, size) => {
-    if (status === 200 && size < bytes) tally.short++;
-  });
-  tally.seconds += result.duration;
-  tally.requests += result.requests.total;
-  tally.roundRps.push((tally.latencies.length - before) / result.duration);
-  tally.non2xx += result.non2xx;
-  tally.errors += result.errors;
-  tally.timeouts += result.timeouts;
+  await measuredTurn(tally, { url, connections: options.connections, duration }, bytes);
 }
 
 /** After the turns: still a hit, and one origin request in all. */

@@ -232,6 +232,23 @@ export async function autocannonLoad(
   return await run;
 }
 
+/**
+ * One measured turn added to a tally: every 2xx latency, the requests/s of
+ * the turn, failures, and 200s shorter than `bytes` (a truncated body).
+ */
+export async function measuredTurn(tally: Tally, options: LoadOptions, bytes: number): Promise<void> {
+  const before = tally.latencies.length;
+  const result = await autocannonLoad(options, tally.latencies, (status, size) => {
+    if (status === 200 && size < bytes) tally.short++;
+  });
+  tally.seconds += result.duration;
+  tally.requests += result.requests.total;
+  tally.roundRps.push((tally.latencies.length - before) / result.duration);
+  tally.non2xx += result.non2xx;
+  tally.errors += result.errors;
+  tally.timeouts += result.timeouts;
+}
+
 /** One GET, checked: the benchmarks must not measure error pages. */
 export async function checkHello(url: string): Promise<void> {
   const response = await fetch(url);

@@ -17,7 +17,7 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { GROUPS, type RowSpec, type ServerSpec, servers, type Started } from "./contenders/index.ts";
-import { autocannonLoad, fmt, machine, requireNode24, RESULTS, startServerProcess, summarize, type Tally } from "./lib.ts";
+import { autocannonLoad, fmt, machine, measuredTurn, requireNode24, RESULTS, startServerProcess, summarize, type Tally } from "./lib.ts";
 import { type PeerReport, type PeerRow, peersTable, skippedContenders, writeReport } from "./report.ts";
 import { judgeTarget } from "./targets.ts";
 
@@ -67,16 +67,7 @@ async function turn(live: Live, options: PeersOptions): Promise<void> {
   const duration = options.duration / options.rounds;
   const load = { url: live.url, connections: options.connections, maxOverallRequests: options.maxRequestsPerTurn };
   if (warmup > 0) await autocannonLoad({ ...load, duration: warmup });
-  const before = tally.latencies.length;
-  const result = await autocannonLoad({ ...load, duration }, tally.latencies, (status, size) => {
-    if (status === 200 && size < spec.bytes) tally.short++;
-  });
-  tally.seconds += result.duration;
-  tally.requests += result.requests.total;
-  tally.roundRps.push((tally.latencies.length - before) / result.duration);
-  tally.non2xx += result.non2xx;
-  tally.errors += result.errors;
-  tally.timeouts += result.timeouts;
+  await measuredTurn(tally, { ...load, duration }, spec.bytes);
 }
 
 /** Requests the origin saw for `path` (also counting it written with doubled slashes, as a proxy joining URLs might). */
