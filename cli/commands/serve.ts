@@ -62,7 +62,7 @@ export function serveCommand(): Command {
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--tls-client-ca <file>", "ask HTTPS clients for a certificate and check it against these CAs (PEM); guests see the verdict")
     .option("--local-pushpin-proxy-port <port>", "port of a Pushpin on this machine, for Fanout handoffs (redirect_to_grip_proxy)")
-    .option("--no-client-ip-header", "ignore X-Outpost-Client-IP (by default it sets the client address guests see)")
+    .option("--no-client-ip-header", "ignore the local-testing fields X-Outpost-Client-IP (the client address guests see) and X-Fastly-Bot-* (what bot detection says)")
     // The cache and its admin API.
     .option("--cache-mib <n>", "memory budget of the HTTP cache", String(DEFAULT_CACHE_BYTES / 2 ** 20))
     .option("--cache-dir <dir>", "keep the HTTP cache in DIR across restarts")
@@ -118,7 +118,7 @@ export function serveCommand(): Command {
       if (server.admin) logger.info(`admin API (purge, /metrics, /health) at ${server.admin.url}`);
       logger.info(`Outpost serving ${wasm} on ${server.url} (${server.runtime.workerCount} workers; backends: ${backends})`);
       const watcher = flags.watch
-        ? watchProject({ root, wasm, runtime: server.runtime, memoryBytes: positive(flags.memoryMib, "--memory-mib")! * 2 ** 20, unknownImports: flags.unknownImports, logger })
+        ? watchProject({ root, wasm, runtime: server.runtime, memoryBytes: limits.memoryBytes, unknownImports: flags.unknownImports, logger })
         : null;
       const stop = () => {
         logger.info("shutting down");
