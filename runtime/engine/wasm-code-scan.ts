@@ -75,15 +75,9 @@ class Reader {
   }
 }
 
-export function scanCode(bytes: Uint8Array): CodeScan {
-  const steps = scanSteps(bytes);
-  let step = steps.next();
-  while (!step.done) step = steps.next();
-  return step.value;
-}
-
 /**
- * The same scan, giving the event loop a turn every `sliceMs` of work: a
+ * Decodes every function body, noting what writes state an instance reset
+ * cannot restore; gives the event loop a turn every `sliceMs` of work: a
  * js-compute module takes ~130 ms to decode, which would otherwise stall
  * every request the process serves meanwhile (a `serve --watch` reload).
  */
